@@ -1,0 +1,46 @@
+# Every entry point a person types. Targets bootstrap what they need: `make test` in a fresh
+# clone creates .venv, installs the pinned packages and the system packages, then runs.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.robohead-setup
+SYSTEM_STAMP := $(VENV)/.robohead-system
+PYTEST_ARGS ?=
+
+.PHONY: help setup test test-python lint clean
+
+help: ## List every target with one line each
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(SYSTEM_STAMP): scripts/install-system-deps.sh
+	@mkdir -p $(VENV)
+	bash scripts/install-system-deps.sh
+	@touch $@
+
+$(STAMP): constraints.txt shared/pyproject.toml edge-rpi/pyproject.toml host/pyproject.toml | $(SYSTEM_STAMP)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24" -c constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ./shared -e ./edge-rpi -e "./host[dev]"
+	@touch $@
+
+setup: $(STAMP) $(SYSTEM_STAMP) ## Create .venv and install pinned Python and system packages (once)
+
+test: setup ## Run every test: Python (pytest) and firmware host tests (ctest)
+	$(MAKE) --no-print-directory test-python
+
+test-python: setup ## Run the Python tests only (PYTEST_ARGS=... to pass options)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup ## ruff check, ruff format --check, mypy (strict) on robohead.protocol and robohead.edge
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy -p robohead.protocol -p robohead.edge
+
+clean: ## Remove the venv, build outputs and caches (keeps data, models and MLflow runs)
+	rm -rf $(VENV) firmware-esp32/build* .pytest_cache .mypy_cache .ruff_cache .hypothesis .bench
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
