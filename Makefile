@@ -12,7 +12,7 @@ STAMP := $(VENV)/.robohead-setup
 SYSTEM_STAMP := $(VENV)/.robohead-system
 PYTEST_ARGS ?=
 
-.PHONY: help setup test test-python lint clean
+.PHONY: help setup test test-python lint clean proto
 
 help: ## List every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,6 +35,9 @@ test: setup ## Run every test: Python (pytest) and firmware host tests (ctest)
 
 test-python: setup ## Run the Python tests only (PYTEST_ARGS=... to pass options)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+proto: setup ## Regenerate Python *_pb2 (+ .pyi), nanopb C and the schema-hash header from shared/proto
+	$(BIN)/python -m robohead.protocol.codegen
 
 lint: setup ## ruff check, ruff format --check, mypy (strict) on robohead.protocol and robohead.edge
 	$(BIN)/ruff check .
