@@ -15,6 +15,8 @@ from dataclasses import dataclass, fields
 
 from cobs import cobs
 
+from robohead.protocol.errors import ProtocolError
+
 __all__ = [
     "CRC_INIT",
     "DELIMITER",
@@ -39,7 +41,7 @@ _CRC_LEN = 2
 MAX_FRAME = MAX_PAYLOAD + _CRC_LEN + (MAX_PAYLOAD + _CRC_LEN) // 254 + 1
 
 
-class FramingError(ValueError):
+class FramingError(ProtocolError):
     """A frame could not be built or parsed; ``kind`` is "cobs", "crc" or "length"."""
 
     def __init__(self, kind: str, message: str) -> None:
