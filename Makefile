@@ -36,8 +36,9 @@ test: setup ## Run every test: Python (pytest) and firmware host tests (ctest)
 test-python: setup ## Run the Python tests only (PYTEST_ARGS=... to pass options)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-proto: setup ## Regenerate Python *_pb2 (+ .pyi), nanopb C and the schema-hash header from shared/proto
+proto: setup ## Regenerate *_pb2 (+ .pyi), nanopb C, the schema-hash header and shared/vectors
 	$(BIN)/python -m robohead.protocol.codegen
+	$(BIN)/python -m robohead.protocol.vectors
 
 lint: setup ## ruff check, ruff format --check, mypy (strict) on robohead.protocol and robohead.edge
 	$(BIN)/ruff check .
