@@ -11,8 +11,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.robohead-setup
 SYSTEM_STAMP := $(VENV)/.robohead-system
 PYTEST_ARGS ?=
+REMOTE ?= $(abspath $(CURDIR)/../robohead-dvc-remote)
 
-.PHONY: help setup test test-python lint clean proto
+.PHONY: help setup test test-python lint clean proto data dvc-remote
 
 help: ## List every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,6 +40,15 @@ test-python: setup ## Run the Python tests only (PYTEST_ARGS=... to pass options
 proto: setup ## Regenerate *_pb2 (+ .pyi), nanopb C, the schema-hash header and shared/vectors
 	$(BIN)/python -m robohead.protocol.codegen
 	$(BIN)/python -m robohead.protocol.vectors
+
+data: setup ## Generate the default synthetic dataset into data/raw through DVC (stage synth)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro synth
+	$(BIN)/dvc status synth
+
+dvc-remote: setup ## Use a local DVC remote outside the repo (REMOTE=/path; per checkout, not committed)
+	mkdir -p "$(REMOTE)"
+	$(BIN)/dvc remote add --local --default --force local "$(REMOTE)"
+	@echo "DVC remote 'local' -> $(REMOTE) (.dvc/config.local). Now: $(BIN)/dvc push  /  $(BIN)/dvc pull"
 
 lint: setup ## ruff check, ruff format --check, mypy (strict) on robohead.protocol and robohead.edge
 	$(BIN)/ruff check .

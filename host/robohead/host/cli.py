@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from robohead.host import __version__
+from robohead.host.data.cli import data_app
 
 app = typer.Typer(
     name="robohead",
@@ -18,6 +19,9 @@ def _version(value: bool) -> None:
     if value:
         typer.echo(f"robohead {__version__}")
         raise typer.Exit()
+
+
+app.add_typer(data_app, name="data")
 
 
 @app.callback()

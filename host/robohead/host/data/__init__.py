@@ -1,0 +1,1 @@
+"""Sessions: the folder format, loading, validation, synthetic subjects, labels, collection."""
