@@ -437,6 +437,61 @@ def write_bundle(
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
+    try:
+        manifest = _write_into(
+            tmp,
+            model_file=model_file,
+            features=features,
+            normalization=normalization,
+            outputs=outputs,
+            motors=motors,
+            poses=poses,
+            expressions=expressions,
+            dataset_md5=dataset_md5,
+            mlflow=mlflow,
+            git=git,
+            input_name=input_name,
+            variants=variants,
+            audio_encoder=audio_encoder,
+            golden_input=golden_input,
+            golden_raw_emg=golden_raw_emg,
+            golden_raw_audio=golden_raw_audio,
+            golden_audio_offset_s=golden_audio_offset_s,
+            golden_atol=golden_atol,
+            schema_hash=schema_hash,
+        )
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    return manifest
+
+
+def _write_into(
+    tmp: Path,
+    *,
+    model_file: str | os.PathLike[str],
+    features: FeatureConfig,
+    normalization: Normalization,
+    outputs: Sequence[OutputSpec],
+    motors: Sequence[str],
+    poses: Mapping[str, Sequence[float]],
+    expressions: Sequence[str],
+    dataset_md5: str,
+    mlflow: MlflowInfo,
+    git: GitInfo,
+    input_name: str,
+    variants: Mapping[str, str | os.PathLike[str]] | None,
+    audio_encoder: tuple[str | os.PathLike[str], AudioEncoderInfo] | None,
+    golden_input: ArrayLike | None,
+    golden_raw_emg: ArrayLike | None,
+    golden_raw_audio: ArrayLike | None,
+    golden_audio_offset_s: float,
+    golden_atol: float,
+    schema_hash: int | None,
+) -> BundleManifest:
     shutil.copyfile(model_file, tmp / MODEL_NAME)
     variant_files = {}
     for name, src in (variants or {}).items():
@@ -510,7 +565,4 @@ def write_bundle(
     manifest = manifest.model_copy(update={"manifest_sha256": manifest_digest(manifest)})
     (tmp / MANIFEST_NAME).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
     load_bundle(tmp, expected_schema_hash=manifest.schema_hash)
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
     return manifest
