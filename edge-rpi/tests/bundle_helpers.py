@@ -63,10 +63,14 @@ def make_bundle(
     *,
     seed: int = 0,
     schema_hash: int | None = None,
+    with_variant: bool = False,
 ) -> tuple[Path, BundleManifest]:
     frames = extract_session(cfg, emg, audio)
     norm = Normalization.fit(frames.values, cfg.std_floor)
     model = tiny_model(tmp / "tiny.onnx", cfg.context_frames, cfg.n_features, seed)
+    variants = {}
+    if with_variant:  # stands in for an int8 model: same graph, other weights
+        variants["int8"] = tiny_model(tmp / "v.onnx", cfg.context_frames, cfg.n_features, seed + 1)
     n_raw = cfg.window_samples + (cfg.context_frames + 4) * cfg.hop_samples
     a_raw = None if audio is None else audio[: n_raw * 16]
     manifest = write_bundle(
@@ -84,5 +88,6 @@ def make_bundle(
         golden_raw_emg=emg[:n_raw],
         golden_raw_audio=a_raw,
         schema_hash=schema_hash,
+        variants=variants,
     )
     return tmp / "bundle", manifest

@@ -179,3 +179,16 @@ def test_edge_bundle_code_does_not_import_onnx() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_variant_has_its_own_golden_and_hash(tmp_path: Path, record: tuple) -> None:
+    path, m = make_bundle(tmp_path, feature_config(), *record, with_variant=True)
+    assert m.model.variants == {"int8": "model.int8.onnx"} and "int8" in m.golden.variant_outputs
+    f, q = load_bundle(path), load_bundle(path, variant="int8")
+    x = np.asarray(m.golden.model_input, np.float32)[None]
+    assert not np.allclose(
+        f.model.run({"features": x})["motors"], q.model.run({"features": x})["motors"]
+    )
+    assert _code(path, variant="fp16").code == "model"
+    tiny_model(path / "model.int8.onnx", m.context_frames, m.features.n_features, seed=42)
+    assert _code(path, variant="int8").code == "sha256"

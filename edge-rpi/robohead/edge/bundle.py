@@ -116,6 +116,9 @@ class Golden(_Strict):
     outputs: dict[str, tuple[float, ...]] = Field(description="output name -> flat values")
     atol: float = Field(gt=0)
     raw: RawGolden | None = None
+    variant_outputs: dict[str, dict[str, tuple[float, ...]]] = Field(
+        default_factory=dict, description="variant -> its own outputs for model_input"
+    )
 
 
 class BundleManifest(_Strict):
@@ -308,15 +311,24 @@ def _compare(
 
 
 def _check_golden(bundle: Bundle) -> None:
+    """Float model: golden outputs and the raw golden stretch. A variant (e.g. int8): its own
+    golden outputs for the same input (quantisation changes the numbers), when recorded."""
     g = bundle.manifest.golden
     x = np.asarray(g.model_input, dtype=np.float32)[None]
     out = bundle.model.run({bundle.manifest.model.input_name: x})
-    for name, values in g.outputs.items():
+    if bundle.variant == "float":
+        expected, label = g.outputs, "golden output"
+    else:
+        expected, label = (
+            g.variant_outputs.get(bundle.variant, {}),
+            f"{bundle.variant} golden output",
+        )
+    for name, values in expected.items():
         if name not in out:
-            raise _fail("golden", f"golden output {name!r} is not an output of the model")
+            raise _fail("golden", f"{label} {name!r} is not an output of the model")
         want = np.asarray(values, dtype=np.float32)
-        _compare("golden", f"golden output {name!r}", out[name].reshape(-1), want, g.atol)
-    if g.raw is not None:
+        _compare("golden", f"{label} {name!r}", out[name].reshape(-1), want, g.atol)
+    if g.raw is not None and bundle.variant == "float":
         r = g.raw
         pred = bundle.predictor(audio_offset_s=r.audio_offset_s)
         emg = np.asarray(r.emg, dtype=np.int64)
@@ -391,8 +403,7 @@ def load_bundle(
         raise _fail("model", str(exc)) from exc
     _check_model_io(model, manifest)
     bundle = Bundle(root, manifest, model, encoder, variant)
-    if variant == "float":
-        _check_golden(bundle)
+    _check_golden(bundle)
     return bundle
 
 
@@ -510,6 +521,10 @@ def _write_into(
     gin = np.asarray(golden_input, dtype=np.float32).reshape(k, n_f)
     model = OnnxModel(tmp / MODEL_NAME)
     gout = model.run({input_name: gin[None]})
+    vout = {
+        name: OnnxModel(tmp / file).run({input_name: gin[None]})
+        for name, file in variant_files.items()
+    }
     encoder = OnnxAudioEncoder(OnnxModel(tmp / AUDIO_ENCODER_NAME)) if enc_info else None
     raw = None
     if golden_raw_emg is not None:
@@ -560,9 +575,14 @@ def _write_into(
             outputs={o.name: _floats(gout[o.name].reshape(-1)) for o in outputs},
             atol=golden_atol,
             raw=raw,
+            variant_outputs={
+                v: {o.name: _floats(out[o.name].reshape(-1)) for o in outputs}
+                for v, out in vout.items()
+            },
         ),
     )
     manifest = manifest.model_copy(update={"manifest_sha256": manifest_digest(manifest)})
     (tmp / MANIFEST_NAME).write_text(manifest.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    load_bundle(tmp, expected_schema_hash=manifest.schema_hash)
+    for variant in ("float", *variant_files):
+        load_bundle(tmp, expected_schema_hash=manifest.schema_hash, variant=variant)
     return manifest
