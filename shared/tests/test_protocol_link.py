@@ -204,3 +204,19 @@ def test_link_over_socket_url() -> None:
                 while not frames:
                     frames = dec.feed(conn.recv(4096))
                 assert decode_host(frames[0]).ping.nonce == 9
+
+
+def test_burst_over_a_pty_arrives_complete_and_in_order(pty_pair: tuple[int, str]) -> None:
+    master, path = pty_pair
+    with Link(path, reconnect=False) as link:
+        stream = b"".join(encode_device(emg(s, channels=8)) for s in range(500))
+        view = memoryview(stream)
+        while view:  # the pty buffer is small: write as the reader drains it
+            _, ready, _ = select.select([], [master], [], TIMEOUT)
+            assert ready, "the Link stopped reading"
+            view = view[os.write(master, view[:4096]) :]
+        got = [link.receive(TIMEOUT) for _ in range(500)]
+        assert [m.emg.sequence for m in got if m is not None] == list(range(500))
+        c = link.counters
+        assert (c.sequence_gaps, c.crc_errors, c.cobs_errors, c.rx_dropped) == (0, 0, 0, 0)
+        assert c.rx_bytes == len(stream)
