@@ -94,3 +94,15 @@ def test_counts_with_the_wrong_channel_count_are_refused() -> None:
     ex = FeatureExtractor(feature_config())
     with pytest.raises(ValueError, match="samples, 4"):
         ex.process(np.zeros((10, 3), np.int16))
+
+
+def test_silent_audio_releases_frames_at_once_like_offline_without_audio() -> None:
+    cfg = feature_config()
+    emg, _ = synthetic_record(cfg, seconds=0.4)
+    ex = FeatureExtractor(cfg, silent_audio=True)
+    got = FeatureFrames.concat(
+        [ex.process(emg[i : i + 10]) for i in range(0, 400, 10)], cfg.n_features
+    )
+    assert ex.pending_frames == 0 and len(ex.finish()) == 0
+    offline = extract_session(cfg, emg, None)
+    assert np.max(np.abs(got.values - offline.values)) <= 1e-9

@@ -211,9 +211,14 @@ class Bundle:
     audio_encoder: OnnxAudioEncoder | None
     variant: str
 
-    def predictor(self, *, audio_offset_s: float = 0.0) -> Predictor:
-        """A fresh streaming predictor for one stream."""
-        return Predictor.from_bundle(self, audio_offset_s=audio_offset_s)
+    @property
+    def uses_audio(self) -> bool:
+        """Whether the model's input includes audio features."""
+        return self.manifest.features.audio.features != "none"
+
+    def predictor(self, *, audio_offset_s: float = 0.0, silent_audio: bool = False) -> Predictor:
+        """A fresh streaming predictor for one stream (``silent_audio``: no microphone)."""
+        return Predictor.from_bundle(self, audio_offset_s=audio_offset_s, silent_audio=silent_audio)
 
 
 def _fail(code: BundleErrorCode, message: str) -> BundleError:

@@ -72,6 +72,7 @@ class Predictor:
         input_name: str,
         audio_offset_s: float = 0.0,
         audio_encoder: AudioEncoder | None = None,
+        silent_audio: bool = False,
     ) -> None:
         if normalization.n_features != cfg.n_features:
             raise ValueError(
@@ -88,13 +89,20 @@ class Predictor:
         self.motor_spec, self.expr_spec = motor[0], (expr[0] if expr else None)
         self.audio_offset_s, self.audio_encoder = audio_offset_s, audio_encoder
         self.extractor = FeatureExtractor(
-            cfg, audio_offset_s=audio_offset_s, audio_encoder=audio_encoder
+            cfg,
+            audio_offset_s=audio_offset_s,
+            audio_encoder=audio_encoder,
+            silent_audio=silent_audio,
         )
         self.context = ContextBuffer(cfg.context_frames, cfg.n_features)
         self._context_ends = np.empty(0, dtype=np.int64)
 
     @classmethod
-    def from_bundle(cls, bundle: Bundle, *, audio_offset_s: float = 0.0) -> Predictor:
+    def from_bundle(
+        cls, bundle: Bundle, *, audio_offset_s: float = 0.0, silent_audio: bool = False
+    ) -> Predictor:
+        """``silent_audio``: no microphone; audio features computed from silence (see
+        FeatureExtractor) so predictions are not held back waiting for audio."""
         m = bundle.manifest
         return cls(
             m.features,
@@ -104,6 +112,7 @@ class Predictor:
             input_name=m.model.input_name,
             audio_offset_s=audio_offset_s,
             audio_encoder=bundle.audio_encoder,
+            silent_audio=silent_audio,
         )
 
     @property

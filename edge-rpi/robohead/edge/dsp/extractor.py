@@ -77,6 +77,9 @@ class FeatureExtractor:
 
     ``process(emg_chunk, audio_chunk=None)`` takes raw counts (n, ch) and optionally the next
     audio samples (float in [-1, 1]) and returns the frames completed by them.
+    ``silent_audio=True`` is for a stream without a microphone while the config has audio
+    features: frames are released at once with the audio taken as silence (as offline with
+    ``audio=None``) instead of waiting for audio that never comes.
     """
 
     def __init__(
@@ -85,9 +88,11 @@ class FeatureExtractor:
         *,
         audio_offset_s: float = 0.0,
         audio_encoder: AudioEncoder | None = None,
+        silent_audio: bool = False,
     ) -> None:
         self.cfg = cfg
         self.audio_offset_s = audio_offset_s
+        self.silent_audio = silent_audio
         self.sos = design_sos(cfg.filter, cfg.sampling_rate_hz)
         self._audio_fn = make_audio_featurizer(cfg.audio, audio_encoder)
         self._audio_len = audio_window_length(cfg.audio) if self._audio_fn is not None else 0
@@ -130,7 +135,7 @@ class FeatureExtractor:
         if audio_chunk is not None:
             a = np.asarray(audio_chunk, dtype=np.float32).reshape(-1)
             self._audio = np.concatenate([self._audio, a])
-        return self._release(final=False)
+        return self._release(final=self.silent_audio)
 
     def finish(self) -> FeatureFrames:
         """Release every held frame, missing audio counted as silence (end of a record)."""
