@@ -1,0 +1,82 @@
+// Turns the continuous ADC's oversampled round-robin conversions into one averaged sample per
+// channel at the configured rate, with a device timestamp, and hands them to the EmgFramer.
+//
+// Averaging: `oversample` consecutive scans (channel 0..N-1) are summed per channel and divided,
+// rounding to nearest. A reading out of the expected channel order (conversions lost) throws the
+// partial sample away and waits for channel 0: the sample stream never mixes channels.
+//
+// Timestamps: the time of a sample is when its last conversion completed. The platform reports,
+// per block, the time its last reading completed (possibly late: the loop task reads the DMA
+// buffer when it gets to it). Each sample's measured time follows from its position in the
+// block and the conversion period. Timestamps advance by the nominal sample period, corrected
+// once per 100 ms window towards the least-late measurement of that window (a small
+// proportional-integral loop). They therefore follow the device clock even if the ADC clock
+// differs from nominal, stay strictly increasing (a correction is at most 1/8 period per
+// sample), and ignore the lateness jitter of the reads. A real gap (lost conversions) jumps
+// the timestamps forward so the edge sees it in the time axis.
+#ifndef RHCORE_SAMPLER_H
+#define RHCORE_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rhcore/emg_framer.h"
+#include "rhcore/hal.h"
+
+namespace rhcore {
+
+class Sampler {
+ public:
+  static const uint16_t kMaxOversample = 64;
+
+  Sampler();
+
+  // Starts over with a new configuration (partial samples and clock estimate discarded).
+  // Returns false for channels outside 1..kMaxChannels, oversample outside 1..kMaxOversample
+  // or rate_hz == 0.
+  bool configure(uint8_t channels, uint16_t oversample, uint32_t rate_hz);
+
+  // Feeds one block of readings; completed samples go to out.
+  void push(const AdcReading* readings, size_t n, const AdcBlockInfo& info, EmgFramer& out);
+
+  uint32_t conversion_hz() const { return rate_hz_ * channels_ * oversample_; }
+  uint32_t rate_hz() const { return rate_hz_; }
+  uint16_t oversample() const { return oversample_; }
+  uint8_t channels() const { return channels_; }
+  // ADC readings lost: reported by the platform or skipped to regain channel order.
+  uint32_t overflows() const { return overflows_; }
+  uint64_t samples() const { return samples_; }
+
+  // Smallest oversampling factor >= base that lifts the total conversion rate to at least
+  // min_conversion_hz, or 0 if no factor <= kMaxOversample also stays within max_conversion_hz.
+  static uint16_t choose_oversample(uint32_t rate_hz, uint8_t channels, uint16_t base,
+                                    uint32_t min_conversion_hz, uint32_t max_conversion_hz);
+
+ private:
+  void emit(uint64_t measured_ns, EmgFramer& out);
+
+  uint8_t channels_;
+  uint16_t oversample_;
+  uint32_t rate_hz_;
+  uint32_t conv_period_ns_;
+  uint32_t sample_period_ns_;
+  uint32_t window_len_;  // samples per correction window
+
+  uint32_t sums_[kMaxChannels];
+  uint8_t expect_;  // channel expected next
+  uint16_t scans_;  // complete scans summed so far
+
+  bool anchored_;
+  uint64_t next_ts_ns_;
+  int64_t freq_ns_;  // integral term: learned per-sample period offset
+  int64_t adj_ns_;   // per-sample correction applied in this window
+  int64_t win_min_err_;
+  uint32_t win_n_;
+
+  uint32_t overflows_;
+  uint64_t samples_;
+};
+
+}  // namespace rhcore
+
+#endif  // RHCORE_SAMPLER_H
