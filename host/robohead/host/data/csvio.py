@@ -112,7 +112,7 @@ def _fast(
         return None, None
     labels = None
     if text_last:
-        lines = body.decode("utf-8").splitlines()
+        lines = body.decode("utf-8", "replace").splitlines()  # like _slow: bad bytes -> U+FFFD
         parts = [ln.split(",") for ln in lines]
         if any(len(p) != ncols for p in parts):
             return None, None

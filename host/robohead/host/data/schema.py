@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,6 +27,15 @@ EMG_SEQUENCE_COLUMN = "sequence"
 CUE_COLUMNS = ("start_s", "end_s", "label", "prompt")
 TARGET_TIME_COLUMN = "device_time_us"
 TARGET_LABEL_COLUMN = "expression"
+
+
+class Cue(NamedTuple):
+    """One row of cues.csv: a prompt on the session clock."""
+
+    start_s: float
+    end_s: float
+    label: str
+    prompt: str
 
 
 def emg_header(channel_names: list[str]) -> list[str]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import csv
 import io
+import struct
 import wave
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +29,7 @@ from robohead.host.data.schema import (
     EMG_FILE,
     META_FILE,
     TARGETS_FILE,
+    Cue,
     MetaError,
     SessionMeta,
     emg_header,
@@ -50,13 +51,6 @@ class SessionError(ValueError):
 
 class IncompleteSessionError(SessionError):
     """The recorder never finalised this session (killed or still running)."""
-
-
-class Cue(NamedTuple):
-    start_s: float
-    end_s: float
-    label: str
-    prompt: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,7 +123,12 @@ def read_cues(path: Path) -> list[Cue]:
         text = path.read_text()
     except FileNotFoundError as e:
         raise SessionError(path, 0, "missing") from e
-    rows = list(csv.reader(io.StringIO(text)))
+    except UnicodeDecodeError as e:
+        raise SessionError(path, 0, f"not UTF-8 text (byte {e.start})") from e
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as e:
+        raise SessionError(path, 0, f"not a CSV file: {e}") from e
     if not rows or tuple(rows[0]) != CUE_COLUMNS:
         got = ",".join(rows[0]) if rows else ""
         raise SessionError(path, 1, f"header is {got!r}, expected {','.join(CUE_COLUMNS)!r}")
@@ -155,8 +154,10 @@ def read_wav(path: Path) -> tuple[NDArray[np.int16], int, int]:
             raw = w.readframes(w.getnframes())
     except FileNotFoundError as e:
         raise SessionError(path, 0, "missing") from e
-    except (wave.Error, EOFError) as e:
-        raise SessionError(path, 0, f"not a PCM WAV file: {e}") from e
+    except (wave.Error, EOFError, RuntimeError, struct.error) as e:  # wave's chunk reader
+        raise SessionError(path, 0, f"not a PCM WAV file: {e or type(e).__name__}") from e
+    if nch < 1:
+        raise SessionError(path, 0, "not a PCM WAV file: 0 channels")
     a = np.frombuffer(raw[: len(raw) - len(raw) % (2 * nch)], dtype="<i2").reshape(-1, nch)
     return a, rate, nch
 

@@ -28,7 +28,7 @@ from robohead.host.data.schema import (
     read_meta,
     targets_header,
 )
-from robohead.host.data.session import SessionError, read_cues, read_wav
+from robohead.host.data.session import SessionError, find_sessions, read_cues, read_wav
 
 Severity = Literal["error", "incomplete", "warning"]
 Status = Literal["OK", "INCOMPLETE", "INVALID"]
@@ -135,15 +135,23 @@ def validate_session(folder: Path, params: DataParams) -> SessionReport:
     return report
 
 
+def _number(value: object, kind: type[int] | type[float]) -> float | None:
+    """`device` is free-form JSON (the Hello): a value that is no number compares unequal."""
+    try:
+        return kind(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def _check_meta(c: _Collector, path: Path, meta: SessionMeta) -> None:
     dev = meta.device or {}
     n = dev.get("channel_count")
-    if n is not None and int(n) != len(meta.channels):
+    if n is not None and _number(n, int) != len(meta.channels):
         c.add(
             path, 0, "meta", f"device.channel_count is {n}, but channels lists {len(meta.channels)}"
         )
     rate = dev.get("sampling_rate_hz")
-    if rate is not None and float(rate) != meta.sampling_rate_hz:
+    if rate is not None and _number(rate, float) != meta.sampling_rate_hz:
         c.add(
             path,
             0,
@@ -355,8 +363,6 @@ def _check_targets(
 def validate_paths(paths: Iterable[str | Path], params: DataParams) -> list[SessionReport]:
     """Validate every session at or below each path. A folder that looks like a session (has
     emg.csv or cues.csv) but lacks session.json is reported, not skipped."""
-    from robohead.host.data.session import find_sessions
-
     paths = [Path(p) for p in paths]
     folders = set(find_sessions(paths))
     for p in paths:

@@ -25,12 +25,12 @@ from robohead.host.data.schema import (
     EMG_FILE,
     META_FILE,
     TARGETS_FILE,
+    Cue,
     SessionMeta,
     emg_header,
     targets_header,
     write_meta,
 )
-from robohead.host.data.session import Cue
 
 
 def _emg_rows(time_us: NDArray[np.int64], seq: NDArray[np.int64], counts: NDArray[np.int16]) -> str:

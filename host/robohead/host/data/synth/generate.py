@@ -31,11 +31,11 @@ from robohead.host.data.schema import (
     AdcInfo,
     AudioInfo,
     ChannelInfo,
+    Cue,
     ProtocolInfo,
     SessionMeta,
     SourceInfo,
 )
-from robohead.host.data.session import Cue
 from robohead.host.data.synth.emg import synth_emg
 from robohead.host.data.synth.subject import Subject, draw_subject
 from robohead.host.data.synth.voice import (
