@@ -28,10 +28,10 @@ namespace rhcore {
 
 class Device {
  public:
-  static const size_t kTxRingBytes = 4096;
-  static const size_t kAdcChunk = 256;      // readings fetched from the HAL per call
-  static const size_t kRxChunk = 256;       // serial bytes fetched per call
-  static const uint32_t kErrorMinIntervalUs = 200000;  // Error replies of one kind, at most 5/s
+  static constexpr size_t kTxRingBytes = 4096;
+  static constexpr size_t kAdcChunk = 256;      // readings fetched from the HAL per call
+  static constexpr size_t kRxChunk = 256;       // serial bytes fetched per call
+  static constexpr uint32_t kErrorMinIntervalUs = 200000;  // Error replies of one kind, at most 5/s
 
   Device(Hal& hal, const DeviceConfig& config);
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "rhcore/hal.h"
+#include "rhcore/sampler.h"
 
 namespace rhcore {
 
@@ -26,9 +27,9 @@ struct EmgBatch {
   uint8_t data[kMaxFrameSampleBytes];
 };
 
-class EmgFramer {
+class EmgFramer final : public SampleSink {
  public:
-  static const size_t kQueueFrames = 8;  // 80 ms at the default 10 samples per frame, 1 kHz
+  static constexpr size_t kQueueFrames = 8;  // 80 ms at the default 10 samples per frame, 1 kHz
 
   EmgFramer();
 
@@ -38,7 +39,7 @@ class EmgFramer {
   bool configure(uint32_t channel_mask, uint8_t hw_channels, uint16_t samples_per_frame);
 
   // One averaged sample: values[0..hw_channels) raw counts, t_us its device time.
-  void add(const uint16_t* values, uint64_t t_us);
+  void add(const uint16_t* values, uint64_t t_us) override;
 
   // The oldest complete batch, or nullptr.
   const EmgBatch* front() const { return count_ ? &queue_[head_] : nullptr; }

@@ -9,25 +9,35 @@
 // per block, the time its last reading completed (possibly late: the loop task reads the DMA
 // buffer when it gets to it). Each sample's measured time follows from its position in the
 // block and the conversion period. Timestamps advance by the nominal sample period, corrected
-// once per 100 ms window towards the least-late measurement of that window (a small
+// once per 500 ms window towards the least-late measurement of that window (a small
 // proportional-integral loop). They therefore follow the device clock even if the ADC clock
 // differs from nominal, stay strictly increasing (a correction is at most 1/8 period per
-// sample), and ignore the lateness jitter of the reads. A real gap (lost conversions) jumps
-// the timestamps forward so the edge sees it in the time axis.
+// sample), and ignore the lateness jitter of the reads. A real gap (conversions the platform
+// reports lost, or readings skipped to regain channel order) jumps the timestamps forward so
+// the edge sees it in the time axis.
 #ifndef RHCORE_SAMPLER_H
 #define RHCORE_SAMPLER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rhcore/emg_framer.h"
 #include "rhcore/hal.h"
 
 namespace rhcore {
 
+// Receives the averaged samples (the EmgFramer on the device; a recorder in tests).
+class SampleSink {
+ public:
+  // values[0..channels) raw counts (averaged), t_us the sample's device time.
+  virtual void add(const uint16_t* values, uint64_t t_us) = 0;
+
+ protected:
+  ~SampleSink() {}
+};
+
 class Sampler {
  public:
-  static const uint16_t kMaxOversample = 64;
+  static constexpr uint16_t kMaxOversample = 64;
 
   Sampler();
 
@@ -37,7 +47,7 @@ class Sampler {
   bool configure(uint8_t channels, uint16_t oversample, uint32_t rate_hz);
 
   // Feeds one block of readings; completed samples go to out.
-  void push(const AdcReading* readings, size_t n, const AdcBlockInfo& info, EmgFramer& out);
+  void push(const AdcReading* readings, size_t n, const AdcBlockInfo& info, SampleSink& out);
 
   uint32_t conversion_hz() const { return rate_hz_ * channels_ * oversample_; }
   uint32_t rate_hz() const { return rate_hz_; }
@@ -53,7 +63,7 @@ class Sampler {
                                     uint32_t min_conversion_hz, uint32_t max_conversion_hz);
 
  private:
-  void emit(uint64_t measured_ns, EmgFramer& out);
+  void emit(uint64_t measured_ns, SampleSink& out);
 
   uint8_t channels_;
   uint16_t oversample_;
@@ -67,6 +77,7 @@ class Sampler {
   uint16_t scans_;  // complete scans summed so far
 
   bool anchored_;
+  bool resync_;  // conversions were lost: the next sample may jump forward in time
   uint64_t next_ts_ns_;
   int64_t freq_ns_;  // integral term: learned per-sample period offset
   int64_t adj_ns_;   // per-sample correction applied in this window
