@@ -6,6 +6,7 @@ import typer
 
 from robohead.host import __version__
 from robohead.host.data.cli import data_app
+from robohead.host.monitor.cli import register as register_monitor
 
 app = typer.Typer(
     name="robohead",
@@ -22,6 +23,7 @@ def _version(value: bool) -> None:
 
 
 app.add_typer(data_app, name="data")
+register_monitor(app)
 
 
 @app.callback()
