@@ -7,6 +7,7 @@ import typer
 from robohead.host import __version__
 from robohead.host.data.cli import data_app
 from robohead.host.monitor.cli import register as register_monitor
+from robohead.host.train_cli import register as register_training
 
 app = typer.Typer(
     name="robohead",
@@ -24,6 +25,7 @@ def _version(value: bool) -> None:
 
 app.add_typer(data_app, name="data")
 register_monitor(app)
+register_training(app)
 
 
 @app.callback()

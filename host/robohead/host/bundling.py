@@ -1,0 +1,58 @@
+"""What the host puts into a deploy bundle besides the ONNX files: the output specification and
+a raw golden stretch (counts + matching audio) from a real session."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from robohead.edge.dsp.config import FeatureConfig
+from robohead.edge.predictor import OutputSpec
+from robohead.host.data.session import Session
+from robohead.host.export import OUTPUT_NAMES
+
+
+def output_specs(
+    motors: Sequence[str], expressions: Sequence[str], expression_head: bool
+) -> list[OutputSpec]:
+    specs = [
+        OutputSpec(name=OUTPUT_NAMES[0], kind="motor_targets", labels=tuple(motors), range=(0, 1))
+    ]
+    if expression_head:
+        specs.append(
+            OutputSpec(
+                name=OUTPUT_NAMES[1],
+                kind="expression_logits",
+                labels=tuple(expressions),
+                range=None,
+            )
+        )
+    return specs
+
+
+def golden_raw(
+    session: Session, cfg: FeatureConfig, seconds: float
+) -> tuple[NDArray[np.int16], NDArray[np.float32] | None, float]:
+    """``seconds`` of raw counts from the middle of ``session`` (at least one prediction's
+    worth), the audio covering the same time, and that audio's offset on the stretch's clock."""
+    rate = cfg.sampling_rate_hz
+    warmup = cfg.window_samples + (cfg.context_frames - 1) * cfg.hop_samples
+    n = max(round(seconds * rate), warmup + cfg.hop_samples)
+    if session.n_samples < n:
+        raise ValueError(
+            f"{session.path}: {session.n_samples} samples, the golden stretch needs {n}"
+        )
+    s0 = (session.n_samples - n) // 2
+    emg = session.emg[s0 : s0 + n]
+    if session.audio is None or session.audio_rate_hz is None:
+        return emg, None, 0.0
+    arate = session.audio_rate_hz
+    # Audio sample j is at session time offset + j / arate; the stretch starts at s0 / rate.
+    a0 = max(0, int(np.floor((s0 / rate - session.audio_offset_s) * arate)))
+    a1 = min(
+        session.audio.shape[0], int(np.ceil(((s0 + n) / rate - session.audio_offset_s) * arate))
+    )
+    offset = session.audio_offset_s + a0 / arate - s0 / rate
+    return emg, session.audio[a0:a1].astype(np.float32), float(offset)

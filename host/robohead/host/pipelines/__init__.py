@@ -1,0 +1,1 @@
+"""ZenML pipelines: they only wire steps (see ``robohead.host.steps``)."""

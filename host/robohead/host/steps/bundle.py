@@ -1,0 +1,99 @@
+"""Step: write the deploy bundle (edge's ``write_bundle``) and log it to the MLflow run.
+
+The golden vectors come from a real test session: one model input, and a stretch of raw counts
+(+ its audio) that the edge streams through a fresh Predictor when it loads the bundle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from zenml import step
+
+from robohead.host.artifacts import (
+    BundleInfo,
+    DatasetIndex,
+    FeatureSet,
+    OnnxExport,
+    RegisteredVersion,
+    TrainedModel,
+)
+from robohead.host.splits import Split
+from robohead.host.train_params import ExportParams
+from robohead.host.zenml_stack import TRACKER
+
+
+@step(experiment_tracker=TRACKER, enable_cache=False)
+def build_bundle(
+    model: TrainedModel,
+    onnx: OnnxExport,
+    features: FeatureSet,
+    dataset: DatasetIndex,
+    split: Split,
+    version: RegisteredVersion,
+    export: ExportParams,
+    poses: dict[str, list[float]],
+    git_commit: str,
+    git_dirty: bool,
+) -> tuple[Annotated[Path, "bundle"], Annotated[BundleInfo, "bundle_info"]]:
+    import tempfile
+
+    import mlflow
+    import numpy as np
+
+    from robohead.edge.bundle import GitInfo, MlflowInfo, write_bundle
+    from robohead.host import registry as R
+    from robohead.host.bundling import golden_raw, output_specs
+    from robohead.host.data.session import load_session
+    from robohead.host.progress import phase
+    from robohead.host.windows import build_windows
+
+    k = features.config.context_frames
+    sid = split.test[0]
+    test = build_windows(features.by_id((sid,)), model.normalization, k)
+    golden_input = test.inputs(np.array([test.size // 2], dtype=np.int64))[0]
+    session = load_session(dataset.ref(sid).path)
+    emg, audio, offset = golden_raw(session, features.config, export.golden_raw_s)
+
+    work = Path(tempfile.mkdtemp(prefix="robohead-bundle-"))
+    (work / "onnx").mkdir()
+    float_path = work / "onnx" / "model.onnx"
+    float_path.write_bytes(onnx.float_onnx)
+    variants: dict[str, Any] = {}
+    if onnx.int8_onnx is not None:
+        (work / "onnx" / "model.int8.onnx").write_bytes(onnx.int8_onnx)
+        variants["int8"] = work / "onnx" / "model.int8.onnx"
+    out = work / "bundle"
+    with phase("write and verify the deploy bundle"):
+        manifest = write_bundle(
+            out,
+            model_file=float_path,
+            features=features.config,
+            normalization=model.normalization,
+            outputs=output_specs(features.motors, features.expressions, model.build["classes"] > 0),
+            motors=features.motors,
+            poses=poses,
+            expressions=features.expressions,
+            dataset_md5=dataset.dvc_md5,
+            mlflow=MlflowInfo(
+                run_id=version.run_id,
+                model_name=version.model_name,
+                model_version=version.version,
+                tracking_uri=mlflow.get_tracking_uri(),
+            ),
+            git=GitInfo(commit=git_commit, dirty=git_dirty),
+            variants=variants,
+            golden_input=golden_input,
+            golden_raw_emg=emg,
+            golden_raw_audio=audio,
+            golden_audio_offset_s=offset,
+            golden_atol=export.golden_atol,
+        )
+    mlflow.log_artifacts(str(out), R.BUNDLE_ARTIFACT)
+    return out, BundleInfo(
+        run_id=version.run_id,
+        artifact_path=R.BUNDLE_ARTIFACT,
+        model_version=version.version,
+        manifest_sha256=manifest.manifest_sha256,
+    )
