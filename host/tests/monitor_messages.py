@@ -102,3 +102,26 @@ def event() -> tm.Event:
 
 def reply() -> tm.CommandReply:
     return tm.CommandReply(request_id="r1", ok=True, detail="mode MODE_NEUTRAL")
+
+
+class Publisher:
+    """A plain paho-mqtt 2.x client that publishes and waits until the broker has each message."""
+
+    def __init__(self, host: str, port: int) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-pub-{id(self)}")
+        self._host, self._port = host, port
+
+    def __enter__(self) -> Publisher:
+        self._client.connect(self._host, self._port)
+        self._client.loop_start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        self._client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(10)

@@ -19,7 +19,7 @@ from robohead.protocol.v1 import telemetry_pb2 as tm
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))  # --import-mode=importlib: reach the shared test fixtures
-from tests.mosquitto import Mosquitto, Subscriber, mosquitto_broker, wait_for  # noqa: E402
+from tests.mosquitto import Mosquitto, mosquitto_broker, wait_for  # noqa: E402
 
 __all__ = ["mosquitto_broker"]
 
@@ -36,7 +36,7 @@ def text_of(state: MonitorState) -> str:
     return console.export_text()
 
 
-def publish(pub: Subscriber, name: str, msg: object, *, retain: bool = False) -> None:
+def publish(pub: msgs.Publisher, name: str, msg: object, *, retain: bool = False) -> None:
     spec = topics.spec(name)
     pub.publish(
         topics.topic(msgs.DEVICE, name),
@@ -63,7 +63,7 @@ def until(state: MonitorState, check: Callable[[str], bool], what: str) -> str:
 
 def test_monitor_renders_what_flows_through_the_broker(mosquitto_broker: Mosquitto) -> None:
     broker = mosquitto_broker
-    with Subscriber(broker, "robohead/#") as pub:
+    with msgs.Publisher(broker.host, broker.port) as pub:
         # Retained before the monitor exists: the broker replays them on subscribe.
         publish(pub, "status", msgs.status(), retain=True)
         publish(pub, "meta", msgs.meta(), retain=True)
@@ -109,7 +109,7 @@ def test_monitor_renders_what_flows_through_the_broker(mosquitto_broker: Mosquit
 
 def test_other_devices_are_ignored_with_device_filter(mosquitto_broker: Mosquitto) -> None:
     broker = mosquitto_broker
-    with Subscriber(broker, "robohead/#") as pub:
+    with msgs.Publisher(broker.host, broker.port) as pub:
         state = MonitorState(broker="x", device=msgs.DEVICE)
         with MonitorClient(BrokerOptions(broker.host, broker.port), state):
             wait_for(lambda: state.broker.connected, T, "monitor connected")
@@ -131,7 +131,7 @@ def test_monitor_needs_the_right_password(tmp_path: Path) -> None:
 
 def test_cli_prints_the_dashboard(mosquitto_broker: Mosquitto) -> None:
     broker = mosquitto_broker
-    with Subscriber(broker, "robohead/#") as pub:
+    with msgs.Publisher(broker.host, broker.port) as pub:
         publish(pub, "status", msgs.status(), retain=True)
         publish(pub, "meta", msgs.meta(), retain=True)
     exe = Path(sys.executable).with_name("robohead")
