@@ -51,7 +51,10 @@ def _resolve(value: Path | None, info: ValidationInfo) -> Path | None:
     if value is None:
         return None
     base = (info.context or {}).get("base_dir")
-    value = value.expanduser()
+    try:
+        value = value.expanduser()
+    except RuntimeError as exc:  # "~nosuchuser/...": pathlib cannot find that home directory
+        raise ValueError(f"cannot expand {str(value)!r}: {exc}") from exc
     if not value.is_absolute() and base is not None:
         value = Path(base) / value
     return value
