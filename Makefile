@@ -14,6 +14,7 @@ PYTEST_ARGS ?=
 REMOTE ?= $(abspath $(CURDIR)/../robohead-dvc-remote)
 
 .PHONY: help setup test test-python lint clean proto data dvc-remote
+.PHONY: firmware firmware-test flash-esp32 monitor-esp32
 
 help: ## List every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,10 +33,32 @@ $(STAMP): constraints.txt shared/pyproject.toml edge-rpi/pyproject.toml host/pyp
 setup: $(STAMP) $(SYSTEM_STAMP) ## Create .venv and install pinned Python and system packages (once)
 
 test: setup ## Run every test: Python (pytest) and firmware host tests (ctest)
+	$(MAKE) --no-print-directory firmware-test
 	$(MAKE) --no-print-directory test-python
 
 test-python: setup ## Run the Python tests only (PYTEST_ARGS=... to pass options)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+FW_BUILD := firmware-esp32/build/host
+PIO ?= pio
+PIO_ENV ?= esp32dev
+PORT ?=
+
+firmware: $(SYSTEM_STAMP) ## Host build of the firmware: core, unit tests, robohead-fw-sim, rv32imc check
+	cmake -S firmware-esp32 -B $(FW_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(FW_BUILD) -j 2
+
+firmware-test: firmware ## Firmware host tests (ctest, incl. golden vectors) and the rv32imc code size
+	ctest --test-dir $(FW_BUILD) --output-on-failure -j 2
+	@cat $(FW_BUILD)/rv32imc/size.txt
+
+flash-esp32: ## Build and flash with PlatformIO (PORT=/dev/ttyUSB0, PIO_ENV=esp32dev|esp32-s3-devkitc-1)
+	@command -v $(PIO) >/dev/null || { echo "PlatformIO ($(PIO)) not found: pip install platformio" >&2; exit 1; }
+	cd firmware-esp32 && $(PIO) run -e $(PIO_ENV) -t upload $(if $(PORT),--upload-port $(PORT))
+
+monitor-esp32: ## PlatformIO serial monitor at 921600 baud (PORT=..., PIO_ENV=...)
+	@command -v $(PIO) >/dev/null || { echo "PlatformIO ($(PIO)) not found: pip install platformio" >&2; exit 1; }
+	cd firmware-esp32 && $(PIO) device monitor -e $(PIO_ENV) $(if $(PORT),--port $(PORT))
 
 proto: setup ## Regenerate *_pb2 (+ .pyi), nanopb C, the schema-hash header and shared/vectors
 	$(BIN)/python -m robohead.protocol.codegen

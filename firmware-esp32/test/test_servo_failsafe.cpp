@@ -82,6 +82,19 @@ TEST_CASE("servo: the output slews at most max_step_us per tick and lands exactl
   CHECK(s.tick() == 1013);  // holds
 }
 
+TEST_CASE("servo: LEDC duty for a pulse width at 20 and 14 bits") {
+  CHECK(rhcore::servo_duty(1500, 14, 20000) == 1229);     // 1500 / 20000 * 16384 = 1228.8
+  CHECK(rhcore::servo_duty(1000, 14, 20000) == 819);      // 819.2
+  CHECK(rhcore::servo_duty(2000, 20, 20000) == 104858);   // 104857.6
+  CHECK(rhcore::servo_duty(20000, 14, 20000) == 16383);   // never the overflow value
+  CHECK(rhcore::servo_duty(0, 14, 20000) == 0);
+  CHECK(rhcore::servo_duty(1500, 0, 20000) == 0);
+  // One microsecond is resolvable at 14 bits (0.82 counts) and exact-ish at 20 bits.
+  const uint32_t step = rhcore::servo_duty(1501, 20, 20000) - rhcore::servo_duty(1500, 20, 20000);
+  CHECK(step >= 52);  // 52.4 counts per microsecond
+  CHECK(step <= 53);
+}
+
 TEST_CASE("servo: limits are validated") {
   CHECK(rhcore::servo_limits_valid(kLimits));
   CHECK(rhcore::servo_limits_valid(kInverted));

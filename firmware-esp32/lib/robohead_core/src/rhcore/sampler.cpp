@@ -16,8 +16,9 @@ Sampler::Sampler()
       sample_period_ns_(0),
       window_len_(1),
       sums_(),
-      expect_(0),
-      scans_(0),
+      counts_(),
+      filled_(0),
+      window_readings_(0),
       anchored_(false),
       resync_(false),
       next_ts_ns_(0),
@@ -47,9 +48,10 @@ bool Sampler::configure(uint8_t channels, uint16_t oversample, uint32_t rate_hz)
   sample_period_ns_ = static_cast<uint32_t>(1000000000ull / rate_hz);
   conv_period_ns_ = static_cast<uint32_t>(1000000000ull / conversion_hz());
   window_len_ = rate_hz / 2u ? rate_hz / 2u : 1u;  // 500 ms
+  window_readings_ = static_cast<uint32_t>(channels) * oversample;
   memset(sums_, 0, sizeof(sums_));
-  expect_ = 0;
-  scans_ = 0;
+  memset(counts_, 0, sizeof(counts_));
+  filled_ = 0;
   anchored_ = false;
   resync_ = false;
   freq_ns_ = 0;
@@ -58,34 +60,33 @@ bool Sampler::configure(uint8_t channels, uint16_t oversample, uint32_t rate_hz)
   return true;
 }
 
+void Sampler::discard_partial() {
+  overflows_ += filled_;
+  memset(sums_, 0, sizeof(sums_));
+  memset(counts_, 0, sizeof(counts_));
+  filled_ = 0;
+  resync_ = true;
+}
+
 void Sampler::push(const AdcReading* readings, size_t n, const AdcBlockInfo& info,
                    SampleSink& out) {
   if (channels_ == 0) return;
   if (info.lost) {
     overflows_ += info.lost;
-    resync_ = true;
-    if (expect_ != 0 || scans_ != 0) {  // the partial sample spans the loss: drop it
-      memset(sums_, 0, sizeof(sums_));
-      expect_ = 0;
-      scans_ = 0;
-    }
+    discard_partial();  // the partial sample spans the loss
   }
   const uint64_t t_last_ns = info.t_last_us * 1000ull;
   for (size_t j = 0; j < n; ++j) {
     const AdcReading& r = readings[j];
-    if (r.channel != expect_) {
+    const uint8_t c = r.channel;
+    if (c >= channels_) {  // not a channel we scan: a corrupt reading
       ++overflows_;
-      resync_ = true;
-      memset(sums_, 0, sizeof(sums_));
-      expect_ = 0;
-      scans_ = 0;
-      if (r.channel != 0) continue;
+      continue;
     }
-    sums_[r.channel] += r.raw;
-    if (++expect_ < channels_) continue;
-    expect_ = 0;
-    if (++scans_ < oversample_) continue;
-    scans_ = 0;
+    if (counts_[c] == oversample_) discard_partial();  // c is ahead: the others lost readings
+    sums_[c] += r.raw;
+    ++counts_[c];
+    if (++filled_ < window_readings_) continue;
     const uint64_t back = static_cast<uint64_t>(n - 1u - j) * conv_period_ns_;
     emit(t_last_ns > back ? t_last_ns - back : 0, out);
   }
@@ -123,7 +124,9 @@ void Sampler::emit(uint64_t measured_ns, SampleSink& out) {
   for (uint8_t c = 0; c < channels_; ++c) {
     values[c] = static_cast<uint16_t>((sums_[c] + half) / oversample_);
     sums_[c] = 0;
+    counts_[c] = 0;
   }
+  filled_ = 0;
   ++samples_;
   out.add(values, ts_ns / 1000u);
 }

@@ -1,9 +1,11 @@
 // Turns the continuous ADC's oversampled round-robin conversions into one averaged sample per
 // channel at the configured rate, with a device timestamp, and hands them to the EmgFramer.
 //
-// Averaging: `oversample` consecutive scans (channel 0..N-1) are summed per channel and divided,
-// rounding to nearest. A reading out of the expected channel order (conversions lost) throws the
-// partial sample away and waits for channel 0: the sample stream never mixes channels.
+// Averaging: `oversample` readings of every channel are summed per channel and divided, rounding
+// to nearest. The order within one sample's window does not matter (DMA drivers differ in how
+// they interleave the pattern), but a channel that delivers more than `oversample` readings
+// before the others catch up means conversions were lost: the partial sample is thrown away
+// (its readings counted as lost) and a new one starts, so samples never mix time windows.
 //
 // Timestamps: the time of a sample is when its last conversion completed. The platform reports,
 // per block, the time its last reading completed (possibly late: the loop task reads the DMA
@@ -72,9 +74,12 @@ class Sampler {
   uint32_t sample_period_ns_;
   uint32_t window_len_;  // samples per correction window
 
+  void discard_partial();
+
   uint32_t sums_[kMaxChannels];
-  uint8_t expect_;  // channel expected next
-  uint16_t scans_;  // complete scans summed so far
+  uint16_t counts_[kMaxChannels];  // readings summed per channel in this window
+  uint32_t filled_;                // readings summed in this window
+  uint32_t window_readings_;       // channels * oversample
 
   bool anchored_;
   bool resync_;  // conversions were lost: the next sample may jump forward in time

@@ -27,6 +27,13 @@ uint16_t servo_target_to_us(const ServoLimits& l, float t, bool* clamped) {
                     : static_cast<uint16_t>(l.min_us + offset);
 }
 
+uint32_t servo_duty(uint32_t pulse_us, uint8_t bits, uint32_t period_us) {
+  if (period_us == 0 || bits == 0 || bits > 31) return 0;
+  const uint64_t full = 1ull << bits;
+  const uint64_t duty = (static_cast<uint64_t>(pulse_us) * full + period_us / 2u) / period_us;
+  return static_cast<uint32_t>(duty < full ? duty : full - 1u);
+}
+
 Servo::Servo() : limits_(), target_us_(0), output_us_(0) {}
 
 void Servo::init(const ServoLimits& limits) {

@@ -25,6 +25,11 @@ bool servo_limits_valid(const ServoLimits& l);
 // when t was NaN (-> neutral) or outside [0, 1] (-> clamped to the range).
 uint16_t servo_target_to_us(const ServoLimits& l, float t, bool* clamped);
 
+// The PWM compare value for a pulse of pulse_us in a frame of period_us with a timer of `bits`
+// resolution (LEDC: 20 bits on the classic ESP32 at 50 Hz, 14 on S3/C3), rounded to nearest and
+// at most 2^bits - 1. A pure function so the host tests check what the ESP32 writes.
+uint32_t servo_duty(uint32_t pulse_us, uint8_t bits, uint32_t period_us);
+
 class Servo {
  public:
   Servo();
