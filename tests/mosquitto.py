@@ -6,6 +6,9 @@
         client.connect(broker.host, broker.port)
         broker.stop(); broker.start()    # same port again: "the broker went away and came back"
 
+    with Subscriber(broker, "robohead/+/status") as sub:   # a real paho client recording messages
+        msg = sub.wait_for(lambda m: m.topic.endswith("/status"), timeout=5)
+
 Options: `users={"name": "password"}` turns anonymous access off and writes a password file
 with `mosquitto_passwd`; `tls=(ca, cert, key)` adds a TLS listener on `broker.tls_port`.
 Every wait is bounded; nothing sleeps for synchronisation.
@@ -19,14 +22,16 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 import pytest
 
-__all__ = ["Mosquitto", "free_port", "mosquitto_broker", "wait_for"]
+__all__ = ["Mosquitto", "Subscriber", "free_port", "mosquitto_broker", "wait_for"]
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -192,3 +197,86 @@ def mosquitto_broker(tmp_path: Path) -> Iterator[Mosquitto]:
     workdir.mkdir()
     with Mosquitto(workdir=workdir) as broker:
         yield broker
+
+
+@dataclass(frozen=True)
+class Received:
+    topic: str
+    payload: bytes
+    retain: bool
+    at: float  # time.monotonic() on arrival
+
+
+class Subscriber:
+    """A paho-mqtt 2.x client that records every message on `topics` (QoS 1)."""
+
+    def __init__(
+        self,
+        broker: Mosquitto,
+        *topics: str,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        self.messages: list[Received] = []
+        self._lock = threading.Lock()
+        self._subscribed = threading.Event()
+        self._topics = topics
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-sub-{id(self)}")
+        if username:
+            self._client.username_pw_set(username, password)
+        self._client.on_connect = self._on_connect
+        self._client.on_subscribe = lambda *a: self._subscribed.set()
+        self._client.on_message = self._on_message
+        self._broker = broker
+
+    def _on_connect(
+        self, client: object, userdata: object, flags: object, rc: object, p: object
+    ) -> None:
+        self._client.subscribe([(t, 1) for t in self._topics])
+
+    def _on_message(self, client: object, userdata: object, message: object) -> None:
+        with self._lock:
+            self.messages.append(
+                Received(
+                    message.topic, bytes(message.payload), bool(message.retain), time.monotonic()
+                )  # type: ignore[attr-defined]
+            )
+
+    def start(self, timeout: float = 10.0) -> Subscriber:
+        self._client.connect(self._broker.host, self._broker.port)
+        self._client.loop_start()
+        wait_for(self._subscribed.is_set, timeout, f"subscription to {self._topics}")
+        return self
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def __enter__(self) -> Subscriber:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def snapshot(self) -> list[Received]:
+        with self._lock:
+            return list(self.messages)
+
+    def wait_for(
+        self, predicate: Callable[[Received], bool], timeout: float, what: str = "a message"
+    ) -> Received:
+        """The first recorded message matching `predicate` (waiting up to `timeout`)."""
+        found: list[Received] = []
+
+        def match() -> bool:
+            found[:] = [m for m in self.snapshot() if predicate(m)]
+            return bool(found)
+
+        wait_for(match, timeout, what)
+        return found[0]
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        self._client.publish(topic, payload, qos=qos, retain=retain).wait_for_publish(10)

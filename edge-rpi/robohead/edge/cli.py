@@ -37,5 +37,10 @@ def info() -> None:
     typer.echo(f"robohead-edge {__version__}, protocol {protocol_version}")
 
 
+from robohead.edge.cli_daemon import register  # noqa: E402  (run, calibrate, replay, bench)
+
+register(app)
+
+
 def main() -> None:
     app()
