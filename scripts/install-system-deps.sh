@@ -12,6 +12,7 @@ PACKAGES=(
   clang libclang-rt-14-dev               # libFuzzer and sanitizers
   valgrind                               # callgrind cost per sample
   systemd                                # systemd-analyze verify/security for the unit
+  libportaudio2                          # sounddevice: microphone capture in robohead collect
 )
 
 missing=()

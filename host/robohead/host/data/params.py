@@ -43,6 +43,7 @@ class DeviceParam(BaseModel):
     sampling_rate_hz: int = Field(gt=0)
     adc_bits: int = Field(ge=8, le=16)
     samples_per_frame: int = Field(gt=0)
+    baud: int = Field(gt=0)
 
 
 class AudioParam(BaseModel):
@@ -111,6 +112,8 @@ class ValidateParams(_Strict):
 
 
 class CollectParams(_Strict):
+    protocol: str
+    root: Path
     flush_interval_s: float = Field(gt=0, le=1.0)
     level_window_s: float = Field(gt=0)
     ui_refresh_hz: float = Field(gt=0)

@@ -110,7 +110,10 @@ class Session:
 
     @property
     def duration_s(self) -> float:
-        return self.n_samples / self.sampling_rate_hz
+        """Span of the session clock (device time, gaps included) plus one sample period."""
+        if not len(self.time_us):
+            return 0.0
+        return float(self.time_us[-1] - self.time_us[0]) / 1e6 + 1 / self.sampling_rate_hz
 
     @property
     def complete(self) -> bool:

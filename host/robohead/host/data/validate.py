@@ -243,7 +243,8 @@ def _check_emg(c: _Collector, path: Path, meta: SessionMeta, incomplete: bool) -
                 "not record it",
                 "incomplete" if incomplete else "warning",
             )
-    return float(table.rows / meta.sampling_rate_hz)
+    # The session clock spans device time (gaps included), plus the last sample's period.
+    return float((t[-1] - t[0]) / 1e6 + 1 / meta.sampling_rate_hz)
 
 
 def _check_audio(

@@ -189,7 +189,9 @@ class SessionWriter:
     def update_meta(self, **fields: object) -> None:
         self.meta = self.meta.model_copy(update=fields)
 
-    def finalise(self, *, end_reason: str, ended_utc: str | None = None) -> SessionMeta:
+    def finalise(
+        self, *, end_reason: str, ended_utc: str | None = None, duration_s: float | None = None
+    ) -> SessionMeta:
         """Close every file and mark the session complete."""
         for f in (self._emg, self._cues):
             f.flush()
@@ -203,7 +205,11 @@ class SessionWriter:
                 "end_reason": end_reason,
                 "ended_utc": ended_utc,
                 "samples": self.samples,
-                "duration_s": self.samples / self.meta.sampling_rate_hz,
+                "duration_s": (
+                    duration_s
+                    if duration_s is not None
+                    else self.samples / self.meta.sampling_rate_hz
+                ),
             }
         )
         # Revalidate: model_copy(update=...) does not.
