@@ -408,7 +408,12 @@ def load_bundle(
         raise _fail("model", str(exc)) from exc
     _check_model_io(model, manifest)
     bundle = Bundle(root, manifest, model, encoder, variant)
-    _check_golden(bundle)
+    try:
+        _check_golden(bundle)
+    except (ValueError, OnnxModelError) as exc:  # e.g. ragged golden rows, wrong raw channels
+        raise _fail(
+            "golden", f"{root / MANIFEST_NAME}: golden vectors cannot be run: {exc}"
+        ) from exc
     return bundle
 
 
