@@ -117,7 +117,7 @@ def _fast(
         if any(len(p) != ncols for p in parts):
             return None, None
         labels = [p[-1] for p in parts]
-    return vals.astype(np.float64) if integer else vals, labels
+    return np.asarray(vals, dtype=np.float64), labels
 
 
 def _slow(

@@ -21,7 +21,8 @@ from scipy import signal
 
 from robohead.host.data.params import DataParams
 from robohead.host.data.protocols import SPEAK
-from robohead.host.data.session import Cue, Session
+from robohead.host.data.schema import Cue
+from robohead.host.data.session import Session
 
 VOICE = "voice"
 BASELINE_S = 0.5
@@ -58,9 +59,8 @@ def _moving_rms(x: NDArray[np.float64], width: int) -> NDArray[np.float64]:
     lo = np.clip(np.arange(n) - width // 2, 0, n)
     hi = np.clip(lo + width, 0, n)
     lo = np.clip(hi - width, 0, n)
-    return np.sqrt(
-        np.maximum(c[hi] - c[lo], 0) / np.maximum(hi - lo, 1).reshape(-1, *([1] * (x.ndim - 1)))
-    )
+    count = np.maximum(hi - lo, 1).reshape(-1, *([1] * (x.ndim - 1)))
+    return np.asarray(np.sqrt(np.maximum(c[hi] - c[lo], 0) / count), dtype=np.float64)
 
 
 def envelopes(session: Session, params: DataParams) -> dict[str, NDArray[np.float64]]:
@@ -139,13 +139,13 @@ def align_cues(
     found = [d for c, d, _ in raw if d is not None and c.label != "neutral"]
     fallback = float(np.median(found)) if found else cfg.default_delay_s
     out: list[CueAlignment] = []
-    for cue, d, ch in raw:
+    for cue, d, where in raw:
         if cue.label == "neutral":
             out.append(CueAlignment(cue, 0.0, False, None, cue.start_s, cue.end_s))
             continue
         delay = fallback if d is None else d
         out.append(
-            CueAlignment(cue, delay, d is not None, ch, cue.start_s + delay, cue.end_s + delay)
+            CueAlignment(cue, delay, d is not None, where, cue.start_s + delay, cue.end_s + delay)
         )
     # A cue's span never runs into the next cue's aligned start.
     for i in range(len(out) - 1):

@@ -94,7 +94,7 @@ class SourceInfo(_Model):
 class SessionMeta(_Model):
     """session.json, format version 1."""
 
-    format_version: Literal[1] = FORMAT_VERSION
+    format_version: Literal[1] = 1  # == FORMAT_VERSION
     status: Literal["recording", "complete"] = Field(
         description="'recording' until the recorder finalises; a crash leaves it so"
     )

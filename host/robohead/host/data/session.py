@@ -106,7 +106,7 @@ class Session:
         """Seconds since the first sample (the clock cues and audio_offset_s use)."""
         if not len(self.time_us):
             return np.zeros(0)
-        return (self.time_us - self.time_us[0]).astype(np.float64) / 1e6
+        return np.asarray((self.time_us - self.time_us[0]) / 1e6, dtype=np.float64)
 
     @property
     def duration_s(self) -> float:

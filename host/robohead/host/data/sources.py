@@ -154,6 +154,7 @@ class MqttSource:
 
     def __init__(self, host: str, port: int, device_id: str, *, adc_bits: int) -> None:
         import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
 
         self.url = f"mqtt://{host}:{port}/{device_id}"
         self._host, self._port, self._device = host, port, device_id
@@ -161,7 +162,7 @@ class MqttSource:
         self._meta: tm.Meta | None = None
         self._meta_event = threading.Event()
         self._connected = threading.Event()
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._raw = topics.topic(device_id, "telemetry/raw_emg")

@@ -138,7 +138,7 @@ def validate_session(folder: Path, params: DataParams) -> SessionReport:
 def _number(value: object, kind: type[int] | type[float]) -> float | None:
     """`device` is free-form JSON (the Hello): a value that is no number compares unequal."""
     try:
-        return kind(value)  # type: ignore[arg-type]
+        return kind(value)  # type: ignore[arg-type, call-overload]
     except (TypeError, ValueError, OverflowError):
         return None
 
@@ -364,9 +364,9 @@ def _check_targets(
 def validate_paths(paths: Iterable[str | Path], params: DataParams) -> list[SessionReport]:
     """Validate every session at or below each path. A folder that looks like a session (has
     emg.csv or cues.csv) but lacks session.json is reported, not skipped."""
-    paths = [Path(p) for p in paths]
-    folders = set(find_sessions(paths))
-    for p in paths:
+    given = [Path(p) for p in paths]
+    folders = set(find_sessions(given))
+    for p in given:
         if (
             p.is_dir()
             and not (p / META_FILE).exists()

@@ -21,7 +21,7 @@ from robohead.host.data.synth.subject import Subject
 
 
 def _unit(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    return x / (x.std(axis=0, keepdims=True) + 1e-12)
+    return np.asarray(x / (x.std(axis=0, keepdims=True) + 1e-12), dtype=np.float64)
 
 
 def _band(
@@ -61,7 +61,7 @@ def muscle_sources(
     src = np.sqrt(1 - w) * fresh + np.sqrt(w) * tired
     broad = _band(rng.standard_normal((n, ch)), 20.0, 400.0, fs, order=1)
     bf = cfg.broadband_fraction
-    return np.sqrt(1 - bf) * src + np.sqrt(bf) * broad
+    return np.asarray(np.sqrt(1 - bf) * src + np.sqrt(bf) * broad, dtype=np.float64)
 
 
 def artefacts(
@@ -94,8 +94,8 @@ def synth_emg(
 ) -> NDArray[np.int16]:
     """Raw counts (n, ch) for muscle activations (n, ch) in [0, 1]."""
     n, ch = activation.shape
-    t = np.arange(n) / fs
-    progress = t / max(t[-1], 1e-9) if n else t
+    t: NDArray[np.float64] = np.arange(n) / fs
+    progress: NDArray[np.float64] = t / max(float(t[-1]), 1e-9) if n else t
     src = muscle_sources(n, ch, fs, subject, cfg, progress, rng)
     tremor = 1 + 0.08 * slow_noise(n, ch, fs, 2.0, rng)
     fatigue = 1 - subject.fatigue * progress[:, None]
@@ -105,10 +105,10 @@ def synth_emg(
     mains_env = subject.mains_counts[None, :] * (1 + 0.3 * slow_noise(n, ch, fs, 0.2, rng))
     for h, rel in ((1, 1.0), (3, 1 / 3), (5, 1 / 6)):
         if h * subject.mains_hz < fs / 2:
-            phase = rng.uniform(0, 2 * np.pi, ch)[None, :]
+            phase = rng.uniform(0, 2 * np.pi, size=(1, ch))
             x += rel * mains_env * np.sin(2 * np.pi * h * subject.mains_hz * t[:, None] + phase)
     x += subject.wander_counts[None, :] * slow_noise(n, ch, fs, 0.3, rng)
     x += artefacts(n, ch, fs, cfg, rng)
     top = 2**adc_bits - 1
     mid = 2 ** (adc_bits - 1)
-    return np.clip(np.round(mid + x), 0, top).astype(np.int16)
+    return np.asarray(np.clip(np.round(mid + x), 0, top), dtype=np.int16)

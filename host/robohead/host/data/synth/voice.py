@@ -138,4 +138,4 @@ def background(n: int, fs: int, rms: float, rng: np.random.Generator) -> NDArray
     low = signal.lfilter([1.0], [1.0, -0.97], rng.standard_normal(n))
     low /= np.std(low) + 1e-12
     noise = 0.8 * low + 0.6 * rng.standard_normal(n)
-    return rms * noise / (np.std(noise) + 1e-12)
+    return np.asarray(rms * noise / (np.std(noise) + 1e-12), dtype=np.float64)
