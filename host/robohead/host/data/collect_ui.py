@@ -12,11 +12,15 @@ from rich.text import Text
 
 from robohead.host.data.recorder import RecorderState
 
-FULL_SCALE_RMS = 1000.0  # counts; the meters are logarithmic up to this
+# The meters are logarithmic between a quiet electrode (noise and mains, ~5 counts RMS) and a
+# strong contraction (~1000 counts RMS), so rest sits low and effort shows clearly.
+FLOOR_RMS = 5.0
+FULL_SCALE_RMS = 1000.0
 
 
 def _meter(value: float, width: int = 32) -> Text:
-    frac = min(1.0, math.log10(1 + max(value, 0.0)) / math.log10(1 + FULL_SCALE_RMS))
+    frac = math.log(max(value, FLOOR_RMS) / FLOOR_RMS) / math.log(FULL_SCALE_RMS / FLOOR_RMS)
+    frac = min(1.0, frac)
     n = round(frac * width)
     style = "green" if frac < 0.7 else ("yellow" if frac < 0.9 else "red")
     return Text("█" * n, style=style) + Text("·" * (width - n), style="dim")
