@@ -13,7 +13,7 @@ SYSTEM_STAMP := $(VENV)/.robohead-system
 PYTEST_ARGS ?=
 REMOTE ?= $(abspath $(CURDIR)/../robohead-dvc-remote)
 
-.PHONY: help setup test test-python lint clean proto data dvc-remote
+.PHONY: help setup test test-python lint clean proto data dvc-remote train mlflow-ui
 .PHONY: firmware firmware-test flash-esp32 monitor-esp32
 
 help: ## List every target with one line each
@@ -67,6 +67,15 @@ proto: setup ## Regenerate *_pb2 (+ .pyi), nanopb C, the schema-hash header and 
 data: setup ## Generate the default synthetic dataset into data/raw through DVC (stage synth)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro synth
 	$(BIN)/dvc status synth
+
+train: setup ## Train: dvc repro (data -> train): ZenML pipeline, MLflow run + registry, models/bundle
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+	$(BIN)/dvc status
+
+MLFLOW_PORT ?= 5000
+mlflow-ui: setup ## Browse the MLflow runs and the model registry of mlflow.db (MLFLOW_PORT=5000)
+	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db" \
+		--default-artifact-root "$(CURDIR)/mlruns" --host 127.0.0.1 --port $(MLFLOW_PORT)
 
 dvc-remote: setup ## Use a local DVC remote outside the repo (REMOTE=/path; per checkout, not committed)
 	mkdir -p "$(REMOTE)"

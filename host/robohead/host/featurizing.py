@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from robohead.edge.dsp.config import FeatureConfig
+from robohead.edge.dsp.extractor import extract_session
+from robohead.host.artifacts import FeatureSet, SessionRef
 from robohead.host.data.params import DataParams
-from robohead.host.data.session import Session
+from robohead.host.data.session import Session, load_session
+from robohead.host.windows import SessionFrames
 
 
 def feature_config_for(
@@ -53,3 +56,51 @@ def frame_labels(
     is doing when the edge emits the prediction for that frame."""
     idx = np.clip(np.asarray(end_sample, dtype=np.int64) - 1, 0, targets.shape[0] - 1)
     return targets[idx], expressions[idx]
+
+
+def build_feature_set(
+    sessions: Sequence[SessionRef],
+    dsp: Mapping[str, Any],
+    params: DataParams,
+    on_session: Callable[[SessionRef, int, FeatureConfig], None] | None = None,
+) -> FeatureSet:
+    """Every session through ``robohead.edge.dsp.extract_session``, the offline twin of the
+    edge's streaming extractor, so the model is trained on the numbers the Pi will compute."""
+    config: FeatureConfig | None = None
+    frames, ends = [], []
+    for ref in sessions:
+        session = load_session(ref.path)
+        cfg = feature_config_for(session, dsp, params.audio.sampling_rate_hz)
+        if config is None:
+            config = cfg
+        elif cfg != config:
+            raise ValueError(
+                f"{ref.path}: its device facts (rate, ADC bits, channels, audio rate) differ "
+                f"from the first session's; train one device configuration at a time"
+            )
+        feats = extract_session(
+            cfg, session.emg, session.audio, audio_offset_s=session.audio_offset_s
+        )
+        targets, expressions = session_labels(session, params)
+        t, c = frame_labels(feats.end_sample, targets, expressions)
+        frames.append(
+            SessionFrames(
+                session_id=ref.session_id,
+                subject=ref.subject,
+                features=feats.values.astype(np.float32),
+                targets=t,
+                expressions=c,
+            )
+        )
+        ends.append(feats.end_sample.astype(np.int64))
+        if on_session is not None:
+            on_session(ref, len(feats), cfg)
+    if config is None:
+        raise ValueError("build_feature_set: no sessions")
+    return FeatureSet(
+        config=config,
+        motors=tuple(params.motors.names),
+        expressions=tuple(params.expressions),
+        sessions=tuple(frames),
+        end_samples=tuple(ends),
+    )

@@ -20,6 +20,7 @@ from robohead.host.artifacts import (
     TrainedModel,
 )
 from robohead.host.splits import Split
+from robohead.host.timing import timed
 from robohead.host.train_params import ExportParams
 from robohead.host.zenml_stack import TRACKER
 
@@ -90,7 +91,8 @@ def build_bundle(
             golden_audio_offset_s=offset,
             golden_atol=export.golden_atol,
         )
-    mlflow.log_artifacts(str(out), R.BUNDLE_ARTIFACT)
+    with timed("mlflow"):
+        mlflow.log_artifacts(str(out), R.BUNDLE_ARTIFACT)
     return out, BundleInfo(
         run_id=version.run_id,
         artifact_path=R.BUNDLE_ARTIFACT,

@@ -8,6 +8,7 @@ from zenml import step
 
 from robohead.host.artifacts import Evaluation, FeatureSet, TrainedModel
 from robohead.host.splits import Split
+from robohead.host.timing import timed
 from robohead.host.zenml_stack import TRACKER
 
 TRACE_EVERY = 5  # frames between rows of the DVC trace plot (100 fps -> 20 rows/s)
@@ -19,35 +20,16 @@ def evaluate_model(
 ) -> Annotated[Evaluation, "evaluation"]:
     """All test windows (stride 1), each scored against the label at its newest frame."""
     import mlflow
-    import numpy as np
 
-    from robohead.host import metrics as M
     from robohead.host import plots
-    from robohead.host.training import predict
-    from robohead.host.windows import build_windows
+    from robohead.host.evaluating import evaluate
 
     k = features.config.context_frames
-    net = model.module()
-    test = build_windows(features.by_id(split.test), model.normalization, k)
-    train = build_windows(features.by_id(split.train), model.normalization, k)
-    motors, logits = predict(net, test.inputs())
+    r = evaluate(model, features, split)
+    result, test, motors, logits, confusion = r.metrics, r.windows, r.motors, r.logits, r.confusion
     true = test.motor_targets()
-    result = M.regression_metrics(motors, true, features.motors, prefix="test_")
-    result.update(M.mean_baseline(train.motor_targets(), true, features.motors))
-    result["test_mae_vs_baseline"] = result["baseline_mae"] / max(result["test_mae"], 1e-12)
-    n_cls = len(features.expressions)
-    confusion = np.zeros((n_cls, n_cls), dtype=np.int64)
-    if logits.shape[1]:
-        pred_cls = logits.argmax(axis=1)
-        true_cls = test.expression_targets()
-        result["test_expression_accuracy"] = M.accuracy(pred_cls, true_cls)
-        majority = np.bincount(train.expression_targets(), minlength=n_cls).argmax()
-        result["baseline_expression_accuracy"] = M.accuracy(
-            np.full_like(true_cls, majority), true_cls
-        )
-        confusion = M.confusion(pred_cls, true_cls, n_cls)
-    result["test_windows"] = float(test.size)
-    mlflow.log_metrics(result)
+    with timed("mlflow"):
+        mlflow.log_metrics(result)
 
     # Plots of the first test session: traces, features per channel, confusion, losses.
     sid = split.test[0]
@@ -55,7 +37,8 @@ def evaluate_model(
     ends = features.end_sample(sid)[k - 1 :]
     t = ends / features.config.sampling_rate_hz
     fig = plots.traces(t, true[rows], motors[rows], features.motors, f"test session {sid}")
-    mlflow.log_figure(fig, "plots/test_traces.png")
+    with timed("mlflow"):
+        mlflow.log_figure(fig, "plots/test_traces.png")
     plots.close(fig)
     session = features.by_id((sid,))[0]
     span = slice(0, min(len(session.features), int(30 * 1000 / features.config.hop_ms)))
@@ -67,17 +50,20 @@ def evaluate_model(
         features.config.channels,
         f"normalised sEMG features, first 30 s of {sid}",
     )
-    mlflow.log_figure(fig, "plots/features_per_channel.png")
+    with timed("mlflow"):
+        mlflow.log_figure(fig, "plots/features_per_channel.png")
     plots.close(fig)
     if logits.shape[1]:
         fig = plots.confusion_matrix(confusion, features.expressions)
-        mlflow.log_figure(fig, "plots/confusion_matrix.png")
+        with timed("mlflow"):
+            mlflow.log_figure(fig, "plots/confusion_matrix.png")
         plots.close(fig)
     h = model.history
     fig = plots.losses(
         [e["epoch"] for e in h], [e["train_loss"] for e in h], [e["val_loss"] for e in h]
     )
-    mlflow.log_figure(fig, "plots/loss.png")
+    with timed("mlflow"):
+        mlflow.log_figure(fig, "plots/loss.png")
     plots.close(fig)
 
     trace_rows: list[dict[str, float | str]] = []
@@ -91,8 +77,9 @@ def evaluate_model(
     class_rows: list[dict[str, str]] = []
     if logits.shape[1]:
         names = features.expressions
+        true_cls, pred_cls = test.expression_targets(), logits.argmax(axis=1)
         class_rows = [
-            {"true": names[int(a)], "predicted": names[int(b)]}
+            {"actual": names[int(a)], "predicted": names[int(b)]}
             for a, b in zip(true_cls[::TRACE_EVERY], pred_cls[::TRACE_EVERY], strict=True)
         ]
     return Evaluation(

@@ -14,6 +14,7 @@ from zenml import step
 from robohead.host.artifacts import FeatureSet, OnnxExport, TrainedModel
 from robohead.host.materializers import OnnxExportMaterializer
 from robohead.host.splits import Split
+from robohead.host.timing import timed
 from robohead.host.train_params import ExportParams
 from robohead.host.zenml_stack import TRACKER
 
@@ -90,10 +91,13 @@ def export_onnx(
                     q_logits.argmax(1), true_cls
                 ) - M.accuracy(f_logits.argmax(1), true_cls)
             int8_bytes = int8_path.read_bytes()
-            mlflow.log_artifact(str(int8_path), "onnx")
-        mlflow.log_artifact(str(float_path), "onnx")
+            with timed("mlflow"):
+                mlflow.log_artifact(str(int8_path), "onnx")
+        with timed("mlflow"):
+            mlflow.log_artifact(str(float_path), "onnx")
         float_bytes = float_path.read_bytes()
-    mlflow.log_metrics({f"export_{k_}": v for k_, v in report.items()})
+    with timed("mlflow"):
+        mlflow.log_metrics({f"export_{k_}": v for k_, v in report.items()})
     console.print(
         f"ONNX {report['onnx_bytes'] / 1024:.1f} KiB vs TorchScript "
         f"{report['torchscript_bytes'] / 1024:.1f} KiB; float {report['onnx_latency_ms']:.3f} ms"

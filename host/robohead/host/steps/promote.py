@@ -11,6 +11,7 @@ from zenml import step
 
 from robohead.host.artifacts import DatasetIndex, Promotion, RegisteredVersion
 from robohead.host.splits import Split
+from robohead.host.timing import timed
 from robohead.host.zenml_stack import TRACKER
 
 
@@ -69,25 +70,26 @@ def promote_model(
     metrics = {"gate_candidate_mae": cand, "gate_promoted": float(promoted)}
     if champ_mae is not None:
         metrics["gate_champion_mae"] = champ_mae
-    mlflow.log_metrics(metrics)
-    mlflow.set_tags(
-        {
-            "gate_decision": "champion" if promoted else "candidate",
-            "gate_reason": reason,
-            "gate_champion_version": "" if champ is None else str(champ.version),
-        }
-    )
-    R.tag_version(
-        c,
-        version.model_name,
-        version.version,
-        {
-            "gate_decision": "champion" if promoted else "candidate",
-            "gate_reason": reason,
-            "gate_mae": f"{cand:.6f}",
-            "gate_champion_mae": "" if champ_mae is None else f"{champ_mae:.6f}",
-        },
-    )
+    with timed("mlflow"):
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags(
+            {
+                "gate_decision": "champion" if promoted else "candidate",
+                "gate_reason": reason,
+                "gate_champion_version": "" if champ is None else str(champ.version),
+            }
+        )
+        R.tag_version(
+            c,
+            version.model_name,
+            version.version,
+            {
+                "gate_decision": "champion" if promoted else "candidate",
+                "gate_reason": reason,
+                "gate_mae": f"{cand:.6f}",
+                "gate_champion_mae": "" if champ_mae is None else f"{champ_mae:.6f}",
+            },
+        )
     colour = "green" if promoted else "yellow"
     console.print(f"[{colour}]gate[/{colour}]: v{version.version} {reason}")
     return Promotion(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from zenml import step
 
 from robohead.host.artifacts import Evaluation, FeatureSet, RegisteredVersion, TrainedModel
+from robohead.host.timing import timed
 from robohead.host.train_params import RegistryParams
 from robohead.host.zenml_stack import TRACKER
 
@@ -46,29 +47,30 @@ def register_model(
     if run is None:
         raise RuntimeError("register_model: no active MLflow run (is the tracker in the stack?)")
     k, f = features.config.context_frames, features.config.n_features
-    example = torch.zeros((1, k, f)).numpy()
-    info = mlflow.pytorch.log_model(
-        FlatOutputs(model.module()),
-        name="model",
-        input_example=example,
-        registered_model_name=registry.model_name,
-        pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
-    )
-    version = str(info.registered_model_version)
-    client = R.client()
-    R.tag_version(
-        client,
-        registry.model_name,
-        version,
-        {
-            "test_mae": f"{evaluation.metrics['test_mae']:.6f}",
-            "test_sessions": ",".join(evaluation.test_sessions),
-            "dvc_md5": dvc_md5,
-            "git_commit": git_commit,
-        },
-    )
-    client.set_registered_model_alias(registry.model_name, R.CANDIDATE, version)
-    mlflow.set_tag("model_version", version)
+    example = torch.zeros((2, k, f)).numpy()  # batch 2: batch-1 examples pin the batch dim
+    with timed("mlflow"):
+        info = mlflow.pytorch.log_model(
+            FlatOutputs(model.module()),
+            name="model",
+            input_example=example,
+            registered_model_name=registry.model_name,
+            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
+        )
+        version = str(info.registered_model_version)
+        client = R.client()
+        R.tag_version(
+            client,
+            registry.model_name,
+            version,
+            {
+                "test_mae": f"{evaluation.metrics['test_mae']:.6f}",
+                "test_sessions": ",".join(evaluation.test_sessions),
+                "dvc_md5": dvc_md5,
+                "git_commit": git_commit,
+            },
+        )
+        client.set_registered_model_alias(registry.model_name, R.CANDIDATE, version)
+        mlflow.set_tag("model_version", version)
     return RegisteredVersion(
         model_name=registry.model_name,
         version=version,
