@@ -98,8 +98,13 @@ def _check(command: tm.Command, *, motors: int, expressions: Collection[str]) ->
     rid = command.request_id
     action = command.WhichOneof("action")
     if action == "set_mode":
-        if command.set_mode.mode == tm.MODE_UNSPECIFIED:
-            raise CommandError("set_mode.mode must be MODE_AUTO, MODE_MANUAL or MODE_NEUTRAL", rid)
+        # an unknown enum number (e.g. 99) parses fine in proto3; ModeController would raise
+        if command.set_mode.mode not in (tm.MODE_AUTO, tm.MODE_MANUAL, tm.MODE_NEUTRAL):
+            raise CommandError(
+                f"set_mode.mode = {command.set_mode.mode} must be MODE_AUTO, MODE_MANUAL or "
+                "MODE_NEUTRAL",
+                rid,
+            )
     elif action == "set_pose":
         pose = command.set_pose
         targets = list(pose.targets)
@@ -122,9 +127,10 @@ def _check(command: tm.Command, *, motors: int, expressions: Collection[str]) ->
             )
     elif action == "start_calibration":
         start = command.start_calibration
-        if start.phase == tm.CALIBRATION_PHASE_UNSPECIFIED:
+        if start.phase not in (tm.CALIBRATION_PHASE_REST, tm.CALIBRATION_PHASE_MAX):
             raise CommandError(
-                "start_calibration.phase must be CALIBRATION_PHASE_REST or CALIBRATION_PHASE_MAX",
+                f"start_calibration.phase = {start.phase} must be CALIBRATION_PHASE_REST or "
+                "CALIBRATION_PHASE_MAX",
                 rid,
             )
         if not (math.isfinite(start.duration_s) and 0.0 <= start.duration_s <= MAX_CALIBRATION_S):
