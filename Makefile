@@ -15,6 +15,7 @@ REMOTE ?= $(abspath $(CURDIR)/../robohead-dvc-remote)
 
 .PHONY: help setup test test-python lint clean proto data dvc-remote train mlflow-ui
 .PHONY: firmware firmware-test flash-esp32 monitor-esp32
+.PHONY: sim
 
 help: ## List every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -76,6 +77,10 @@ MLFLOW_PORT ?= 5000
 mlflow-ui: setup ## Browse the MLflow runs and the model registry of mlflow.db (MLFLOW_PORT=5000)
 	$(BIN)/mlflow ui --backend-store-uri "sqlite:///$(CURDIR)/mlflow.db" \
 		--default-artifact-root "$(CURDIR)/mlruns" --host 127.0.0.1 --port $(MLFLOW_PORT)
+
+SIM_ARGS ?=
+sim: setup firmware ## The whole loop, no hardware: Mosquitto, robohead-fw-sim, robohead-edge, live monitor (Ctrl-C stops all)
+	$(BIN)/robohead sim $(SIM_ARGS)
 
 dvc-remote: setup ## Use a local DVC remote outside the repo (REMOTE=/path; per checkout, not committed)
 	mkdir -p "$(REMOTE)"

@@ -8,6 +8,7 @@ from robohead.host import __version__
 from robohead.host.data.cli import data_app
 from robohead.host.data.collect_cli import collect_cmd
 from robohead.host.monitor.cli import register as register_monitor
+from robohead.host.sim.cli import register as register_sim
 from robohead.host.train_cli import register as register_training
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ def _version(value: bool) -> None:
 app.add_typer(data_app, name="data")
 app.command("collect")(collect_cmd)
 register_monitor(app)
+register_sim(app)
 register_training(app)
 
 

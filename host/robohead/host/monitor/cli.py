@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import contextlib
 from pathlib import Path
 
 import typer
@@ -45,12 +45,10 @@ def monitor(
 ) -> None:
     """Live dashboard of a robot head from MQTT: levels, motors, model, latency, errors."""
     from rich.console import Console
-    from rich.live import Live
 
-    from robohead.host.monitor.client import BrokerOptions, MonitorClient
-    from robohead.host.monitor.render import render
+    from robohead.host.monitor.client import BrokerOptions
+    from robohead.host.monitor.live import run_live
     from robohead.host.monitor.settings import SettingsError, load_monitor_settings, parse_broker
-    from robohead.host.monitor.state import MonitorState
 
     err = Console(stderr=True)
     try:
@@ -79,27 +77,8 @@ def monitor(
         key_file=key_file,
         insecure=insecure,
     )
-    state = MonitorState(
-        broker=options.address, device=device, events=settings.events, stale_s=settings.stale_s
-    )
-    period = 1.0 / settings.refresh_hz
-    deadline = time.monotonic() + duration if duration > 0 else None
-    client = MonitorClient(options, state)
-    client.start()
-    try:
-        with Live(
-            render(state, settings),
-            refresh_per_second=settings.refresh_hz,
-            screen=False,
-            transient=False,
-        ) as live:
-            while deadline is None or time.monotonic() < deadline:
-                time.sleep(period)  # the redraw period of a live view, not a synchronisation
-                live.update(render(state, settings))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        client.stop()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a live view ends
+        run_live(options, settings, device=device, duration_s=duration)
 
 
 def register(app: typer.Typer) -> None:
