@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Collection
+from typing import Any
+
+from google.protobuf.descriptor import FieldDescriptor
 
 from robohead.protocol import topics
 from robohead.protocol.v1 import telemetry_pb2 as tm
@@ -45,7 +48,7 @@ def _request_id(payload: bytes) -> str:
     """The request id of a payload that failed to parse, so the reply can still echo it."""
     try:
         data = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # "[[[[..." nests past the limit
         return ""
     if isinstance(data, dict):
         value = data.get("requestId", data.get("request_id", ""))
@@ -73,10 +76,11 @@ def parse_command(
         raise CommandError(f"payload is {len(payload)} bytes; at most {MAX_PAYLOAD} allowed", rid)
     try:
         data = json.loads(payload) if payload.strip() else {}
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise CommandError(f"cmd/{name}: payload is not JSON: {exc}", rid) from exc
     if not isinstance(data, dict):
         raise CommandError(f"cmd/{name}: payload must be a JSON object (a Command)", rid)
+    _strict_types(data, tm.Command.DESCRIPTOR, "", rid)
     named = {n for n in COMMAND_NAMES} | {_camel(n) for n in COMMAND_NAMES}
     if name in _IMPLICIT and not named & set(data):
         data[name] = {}
@@ -87,6 +91,25 @@ def parse_command(
     assert isinstance(message, tm.Command)
     _check(message, motors=motors, expressions=expressions)
     return message
+
+
+def _strict_types(data: dict[str, Any], descriptor: Any, path: str, rid: str) -> None:
+    """What the protobuf JSON parser lets through but a typed command must not: `true` for a
+    number (a bool is an int in Python) and 1.5 for an enum (truncated to 1 = MODE_AUTO)."""
+    for key, value in data.items():
+        field = descriptor.fields_by_name.get(key) or descriptor.fields_by_camelcase_name.get(key)
+        if field is None:
+            continue  # an unknown key: topics.parse refuses it, naming it
+        where = f"{path}{field.name}"
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if field.type == FieldDescriptor.TYPE_MESSAGE:
+                if isinstance(item, dict):
+                    _strict_types(item, field.message_type, f"{where}.", rid)
+            elif isinstance(item, bool) and field.type != FieldDescriptor.TYPE_BOOL:
+                raise CommandError(f"{where} is {item!r}: expected a number, not a boolean", rid)
+            elif field.type == FieldDescriptor.TYPE_ENUM and isinstance(item, float):
+                raise CommandError(f"{where} is {item!r}: expected an enum name or integer", rid)
 
 
 def _camel(snake: str) -> str:
