@@ -143,3 +143,23 @@ def test_a_model_on_the_signal_beats_the_mean_by_far(
     model = np.abs(np.clip(feats(c) @ w, 0, 1) - y_te).mean()
     baseline = np.abs(y_tr.mean(axis=0) - y_te).mean()
     assert baseline > 2 * model, (model, baseline)
+
+
+def test_labels_cli_reports_every_prompted_cue(
+    default_pairs: list[tuple[SynthSession, Session]],
+) -> None:
+    import subprocess
+    import sys
+
+    _, sess = default_pairs[0]
+    exe = Path(sys.executable).with_name("robohead")
+    res = subprocess.run(
+        [str(exe), "data", "labels", str(sess.path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    prompted = sum(c.label != "neutral" for c in sess.cues)
+    assert res.stdout.strip().endswith(f"{prompted}/{prompted} onsets found")

@@ -68,3 +68,32 @@ def validate_cmd(
     typer.echo(f"{len(reports)} sessions, {bad} with problems")
     if bad:
         raise typer.Exit(1)
+
+
+@data_app.command("labels")
+def labels_cmd(
+    path: Path = typer.Argument(..., help="A session folder."),
+    params_file: Path | None = typer.Option(None, "--params", help="params.yaml to read."),
+) -> None:
+    """Show each cue's measured reaction delay (the onset alignment the labels use)."""
+    from robohead.host.data.labels import make_labels
+    from robohead.host.data.params import load_params
+    from robohead.host.data.session import SessionError, load_session
+
+    params = load_params(params_file)
+    try:
+        session = load_session(path, allow_incomplete=True)
+    except SessionError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from e
+    labels = make_labels(session, params)
+    for a in labels.alignments:
+        if a.cue.label == "neutral":
+            continue
+        how = f"found on {a.channel}" if a.found else "not found: session median"
+        typer.echo(
+            f"{a.cue.start_s:8.2f} s  {a.cue.label:<12} delay {1000 * a.delay_s:4.0f} ms  ({how})"
+        )
+    found = [a for a in labels.alignments if a.found]
+    prompted = [a for a in labels.alignments if a.cue.label != "neutral"]
+    typer.echo(f"{len(found)}/{len(prompted)} onsets found")
