@@ -102,12 +102,16 @@ int main(int argc, char** argv) {
     int master = -1;
     if (openpty(&master, &slave, pty_name, nullptr, nullptr) != 0)
       return fail(std::string("openpty failed: ") + std::strerror(errno));
-    // Raw from the start: no echo of our own frames, no line editing, no CR/LF mapping, even
-    // before a client opens the port. The slave stays open so the master never sees EIO.
+    // Raw from the start: no echo of our own frames, no line editing, no CR/LF mapping; the
+    // settings stay with the pty when we close our slave fd. Without it open here, the master
+    // sees POLLHUP whenever no client has the port open, which is how the platform knows that
+    // nobody listens (reads then fail with EIO and count as no data).
     termios tio;
     tcgetattr(slave, &tio);
     cfmakeraw(&tio);
     tcsetattr(slave, TCSANOW, &tio);
+    close(slave);
+    slave = -1;
     fd_in = fd_out = master;
   }
   if (!set_nonblocking(fd_in) || !set_nonblocking(fd_out))
@@ -137,6 +141,7 @@ int main(int argc, char** argv) {
   std::snprintf(id, sizeof(id), "sim-%08llx", static_cast<unsigned long long>(opt.seed & 0xFFFFFFFFull));
   hp.device_id = id;
   hp.pwm_log = pwm_log;
+  hp.pty_master = opt.pty;
   rhsim::PosixHal hal(hp, *source, opt.seed);
 
   static rhcore::Device device(hal, cfg);  // static: ~13 KiB, like the firmware's .bss

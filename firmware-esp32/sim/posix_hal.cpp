@@ -47,7 +47,14 @@ size_t PosixHal::serial_read(uint8_t* buf, size_t cap) {
   return 0;                         // EAGAIN, or EIO while no client has the pty open
 }
 
+bool PosixHal::client_connected() {
+  if (!p_.pty_master) return true;
+  pollfd pfd = {p_.fd_out, POLLOUT, 0};
+  return ::poll(&pfd, 1, 0) >= 0 && !(pfd.revents & POLLHUP);
+}
+
 size_t PosixHal::serial_write(const uint8_t* buf, size_t len) {
+  if (!client_connected()) return len;  // nobody listening: the bytes leave into the void
   size_t allowed = len;
   if (p_.baud) {
     const uint64_t now = now_us();

@@ -25,6 +25,9 @@ class PosixHal final : public rhcore::Hal {
     uint32_t baud = 921600;          // 0: unlimited
     std::string device_id = "sim";
     FILE* pwm_log = nullptr;         // CSV, header written by the constructor
+    // fd_out is a pty master: while no client has the port open (POLLHUP), output goes nowhere,
+    // as a UART's does, instead of piling up stale frames in the kernel for the next client.
+    bool pty_master = false;
   };
 
   PosixHal(const Params& p, EmgSource& source, uint64_t seed);
@@ -44,6 +47,8 @@ class PosixHal final : public rhcore::Hal {
   uint64_t bytes_sent() const { return bytes_sent_; }
   uint64_t max_poll_gap_us() const { return max_gap_us_; }
   bool link_closed() const { return link_closed_; }
+  // Whether a client has the pty open (always true for stdio).
+  bool client_connected();
 
  private:
   Params p_;
