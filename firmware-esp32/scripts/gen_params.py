@@ -38,7 +38,9 @@ def render(params: dict[str, object]) -> str:
     servos = fw["servos"]
     names, neutral = motors["names"], motors["neutral"]
     if len(servos) != len(names) or len(neutral) != len(names) or len(names) != 3:
-        raise SystemExit("params.yaml: firmware.servos, motors.names, motors.neutral need 3 entries")
+        raise SystemExit(
+            "params.yaml: firmware.servos, motors.names, motors.neutral need 3 entries"
+        )
     if not 1 <= int(fw["status_hz"]) <= 5:
         raise SystemExit("params.yaml: firmware.status_hz must be 1..5")
     rows = []
