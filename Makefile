@@ -16,6 +16,7 @@ REMOTE ?= $(abspath $(CURDIR)/../robohead-dvc-remote)
 .PHONY: help setup test test-python lint clean proto data dvc-remote train mlflow-ui
 .PHONY: firmware firmware-test flash-esp32 monitor-esp32
 .PHONY: sim
+.PHONY: deploy-rpi bench-edge
 
 help: ## List every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -81,6 +82,17 @@ mlflow-ui: setup ## Browse the MLflow runs and the model registry of mlflow.db (
 SIM_ARGS ?=
 sim: setup firmware ## The whole loop, no hardware: Mosquitto, robohead-fw-sim, robohead-edge, live monitor (Ctrl-C stops all)
 	$(BIN)/robohead sim $(SIM_ARGS)
+
+RPI ?=
+CHAMPION_DIR ?= models/champion
+deploy-rpi: setup ## Copy the champion bundle to a Pi and restart robohead-edge (RPI=user@host)
+	@test -n "$(RPI)" || { echo "usage: make deploy-rpi RPI=user@host" >&2; exit 2; }
+	$(BIN)/robohead deploy --out $(CHAMPION_DIR)
+	bash edge-rpi/deploy.sh $(RPI) $(CHAMPION_DIR)
+
+bench-edge: setup ## robohead-edge bench: per-hop cost (4/8 ch), ONNX Runtime vs PyTorch, daemon RSS and start-up
+	@mkdir -p .bench
+	$(BIN)/robohead-edge bench --params params.yaml --out .bench/edge.json
 
 dvc-remote: setup ## Use a local DVC remote outside the repo (REMOTE=/path; per checkout, not committed)
 	mkdir -p "$(REMOTE)"

@@ -130,6 +130,27 @@ def replay(
     typer.echo(f"{n} predictions -> {target}")
 
 
+def check_bundle(
+    bundle: Path = typer.Argument(..., help="Bundle directory."),
+    channels: int | None = typer.Option(None, help="Also require this many sEMG channels."),
+    rate: float | None = typer.Option(None, help="Also require this sampling rate (Hz)."),
+) -> None:
+    """Verify a bundle exactly as the daemon does before loading it (exit 1 with the reason)."""
+    from robohead.edge.bundle import BundleError, load_bundle
+
+    try:
+        b = load_bundle(bundle, expected_channels=channels, expected_sampling_rate_hz=rate)
+    except BundleError as exc:
+        typer.echo(f"bundle rejected: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    m = b.manifest
+    typer.echo(
+        f"bundle OK: {m.mlflow.model_name or '?'} v{m.mlflow.model_version or '?'} "
+        f"(run {m.mlflow.run_id or '?'}), {m.features.n_channels} channels at "
+        f"{m.features.sampling_rate_hz:g} Hz, motors {', '.join(m.motors)}"
+    )
+
+
 def config_reference() -> None:
     """Print the Markdown table of every config key and default (embedded in the README)."""
     from robohead.edge.config import reference_table
@@ -141,6 +162,7 @@ def register(app: typer.Typer) -> None:
     app.command()(run)
     app.command()(calibrate)
     app.command()(replay)
+    app.command("check-bundle")(check_bundle)
     app.command("config-reference")(config_reference)
     from robohead.edge.bench import bench
 
