@@ -100,7 +100,9 @@ class Edge:
         )
 
 
-def write_config(tmp: Path, broker: Mosquitto, link: Path, bundle: Path) -> Path:
+def write_config(
+    tmp: Path, broker: Mosquitto, link: Path, bundle: Path, watch_s: float = 0.3
+) -> Path:
     path = tmp / "edge.toml"
     path.write_text(
         f"""
@@ -114,7 +116,7 @@ hello_timeout_s = 0.5
 
 [bundle]
 dir = "{bundle}"
-watch_interval_s = 0.3
+watch_interval_s = {watch_s}
 
 [mqtt]
 host = "{broker.host}"
@@ -142,12 +144,13 @@ def start_edge(
     bundle_src: Path,
     *sim_args: str,
     env: dict[str, str] | None = None,
+    watch_s: float = 0.3,
 ) -> Edge:
     link = tmp / "robohead-esp32"
     sim = start_sim(tmp, link, *sim_args)
     bundle = tmp / "bundle"
     shutil.copytree(bundle_src, bundle)
-    config = write_config(tmp, broker, link, bundle)
+    config = write_config(tmp, broker, link, bundle, watch_s)
     sub = Subscriber(broker, f"{topics.ROOT}/{DEVICE}/#").start()
     log = tmp / "edge.log"
     proc = subprocess.Popen(
@@ -370,3 +373,24 @@ def test_validate_config_reports_errors_and_exits_2(tmp_path: Path) -> None:
         timeout=60,
     )
     assert ok.returncode == 0 and "configuration OK" in ok.stdout
+
+
+def test_sighup_reloads_the_bundle(
+    tmp_path: Path, mosquitto_broker: Mosquitto, bundles: dict[str, Path]
+) -> None:
+    e = start_edge(tmp_path, mosquitto_broker, bundles["first"], watch_s=0)  # no watching
+    try:
+        wait_for(lambda: e.servo_at(pulses(FIRST)), T, "the first model")
+        swap_in(bundles["second"], e.bundle)
+        e.proc.send_signal(signal.SIGHUP)  # what `systemctl reload robohead-edge` sends
+        wait_for(lambda: e.servo_at(pulses(SECOND)), T, f"the reloaded model: {e.stderr()}")
+        loaded = [
+            ev
+            for ev in e.parsed("events")
+            if isinstance(ev, tm.Event) and ev.kind == "bundle_loaded"
+        ]
+        assert loaded[-1].details["trigger"] == "sighup"
+    finally:
+        stop_edge(e)
+        e.sub.close()
+        e.sim.stop()

@@ -333,3 +333,25 @@ def test_calibration_over_mqtt(running: Running) -> None:
     again = json.loads(path.read_text())
     np.testing.assert_allclose(again["gain"], 2.0, rtol=0.1)
     assert again["reference_max_rms"] == stored["reference_max_rms"]
+
+
+def test_raw_emg_stream_on_demand(running: Running) -> None:
+    wait_for(lambda: running.daemon.state.schema_ok, T, "the handshake")
+    assert command(running, "start_raw_stream", {}).ok
+    msg = running.sub.wait_for(lambda m: m.topic.endswith("/telemetry/raw_emg"), T)
+    chunk = topics.parse("telemetry/raw_emg", msg.payload)
+    assert isinstance(chunk, tm.RawEmgChunk)
+    assert chunk.channel_count == 4 and chunk.sampling_rate_hz == 1000
+    samples = np.frombuffer(chunk.samples, "<i2").reshape(-1, 4)
+    assert samples.shape == (10, 4) and chunk.device_id == DEVICE
+    assert command(running, "stop_raw_stream", {}).ok
+
+    def raw() -> int:
+        return sum(m.topic.endswith("/telemetry/raw_emg") for m in running.sub.snapshot())
+
+    frames = running.daemon.state.frames
+    wait_for(lambda: running.daemon.state.frames > frames + 30, T, "30 frames")
+    settled = raw()
+    frames = running.daemon.state.frames
+    wait_for(lambda: running.daemon.state.frames > frames + 30, T, "30 more frames")
+    assert raw() == settled, "raw sEMG keeps flowing after stop_raw_stream"
