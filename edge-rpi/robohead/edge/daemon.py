@@ -833,7 +833,10 @@ class Daemon:
             )
         except CalibrationError as exc:
             raise CommandError(str(exc)) from exc
-        save_calibration(self.config.calibration_path, cal)
+        try:
+            save_calibration(self.config.calibration_path, cal)
+        except OSError as exc:  # read-only or missing state dir: refuse, keep running
+            raise CommandError(f"cannot save {self.config.calibration_path}: {exc}") from exc
         self._calib_levels.clear()
         if self.config.calibration.apply:
             self._use_calibration(cal)
