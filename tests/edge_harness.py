@@ -98,6 +98,8 @@ def start(
     mqtt: dict[str, Any] | None = None,
     sub_user: tuple[str, str] | None = None,
     counts: np.ndarray | None = None,
+    config: dict[str, Any] | None = None,
+    wait_motors: bool = True,
     **device: Any,
 ) -> Running:
     fake = FakeDevice(counts=stationary_counts() if counts is None else counts, **device).start()
@@ -120,6 +122,7 @@ def start(
                 "metrics_interval_s": 0.5,
                 **(mqtt or {}),
             },
+            **(config or {}),
         }
     )
     user, password = sub_user or (None, None)
@@ -129,5 +132,6 @@ def start(
     thread = threading.Thread(target=daemon.run, daemon=True, name="edge-daemon")
     thread.start()
     r = Running(daemon, fake, bundle, sub, thread)
-    wait_for(lambda: len(r.motor_commands()) >= 5, 30, "the daemon to drive the motors")
+    if wait_motors:
+        wait_for(lambda: len(r.motor_commands()) >= 5, 30, "the daemon to drive the motors")
     return r
