@@ -20,12 +20,13 @@ import numpy.typing as npt
 __all__ = ["Deadband", "OneEuroFilter", "PostProcessor", "RateLimiter"]
 
 FloatArray = npt.NDArray[np.float64]
+_MIN_DT_S = 1e-6  # updates closer than this count as simultaneous (no derivative from them)
 
 
 def _alpha(cutoff_hz: FloatArray | float, dt_s: float) -> FloatArray:
     """Smoothing factor of an exponential low-pass with the given cutoff (Casiez eq. 4)."""
     tau = 1.0 / (2.0 * math.pi * np.asarray(cutoff_hz, dtype=np.float64))
-    return np.asarray(1.0 / (1.0 + tau / dt_s), dtype=np.float64)
+    return np.asarray(dt_s / (dt_s + tau), dtype=np.float64)  # = 1 / (1 + tau/dt), no overflow
 
 
 @dataclass
@@ -48,7 +49,7 @@ class OneEuroFilter:
             self._x, self._dx, self._t = value.copy(), np.zeros_like(value), t_s
             return value.copy()
         dt = t_s - self._t
-        if dt <= 0.0:  # same or older timestamp: nothing new to smooth over
+        if dt < _MIN_DT_S:  # same (or older) timestamp: nothing new to smooth over
             return self._x.copy()
         dx = (value - self._x) / dt
         a_d = _alpha(self.d_cutoff_hz, dt)
