@@ -132,6 +132,7 @@ class DaemonState:
     bundles_rejected: int = 0
     bundles_loaded: int = 0
     first_command_s: float | None = None
+    loop_errors: int = 0
     emg_level: list[float] = field(default_factory=list)
     audio_level_dbfs: float = 0.0
     timings: tm.StageTimings = field(default_factory=tm.StageTimings)
@@ -239,37 +240,47 @@ class Daemon:
                 wait = max(0.0, min(next_tick - time.monotonic(), period))
                 msg = self.link.receive(timeout=wait)
                 if msg is not None:
-                    self._on_device(msg)
+                    self._safely("handling a device message", self._on_device, msg)
                     while self.link.pending and not self._stop.is_set():
                         more = self.link.receive(timeout=0)
                         if more is None:
                             break
-                        self._on_device(more)
+                        self._safely("handling a device message", self._on_device, more)
                 now = time.monotonic()
-                self._check_link(now)
+                self._safely("checking the link", self._check_link, now)
                 if now >= next_tick:
-                    self._tick(now)
+                    self._safely("the motor tick", self._tick, now)
                     next_tick += period
                     if next_tick < now:  # fell behind (e.g. a slow load): do not burst
                         next_tick = now + period
                 if telemetry_period is not None and now >= next_telemetry:
-                    self._publish_telemetry()
+                    self._safely("publishing telemetry", self._publish_telemetry)
                     next_telemetry = now + telemetry_period
                 if now >= next_metrics:
-                    self._publish_metrics()
+                    self._safely("publishing metrics", self._publish_metrics)
                     next_metrics = now + cfg.mqtt.metrics_interval_s
                 if next_watch is not None and now >= next_watch:
-                    self._watch_bundle()
+                    self._safely("watching the bundle", self._watch_bundle)
                     next_watch = now + cfg.bundle.watch_interval_s
                 if self._reload.is_set():
                     self._reload.clear()
                     self._start_load("sighup", None)
-                self._drain_commands()
-                self._drain_loads()
+                self._safely("executing commands", self._drain_commands)
+                self._safely("installing a bundle", self._drain_loads)
                 self.watchdog.tick()
         finally:
             self._shutdown()
         return 0
+
+    def _safely(self, what: str, fn: Any, *args: Any) -> None:
+        """Run one step of the loop; a bug in it is logged, never the end of the motors."""
+        try:
+            fn(*args)
+        except Exception:
+            self.state.loop_errors += 1
+            n = self.state.loop_errors
+            if n <= 10 or n % 1000 == 0:
+                log.exception("%s failed (loop error %d); carrying on", what, n)
 
     def _shutdown(self) -> None:
         self.notifier.stopping("stopping: motors to neutral")
@@ -874,8 +885,12 @@ class Daemon:
             self.state.commands_rejected += 1
             rid = exc.request_id or request_id
             log.warning("command cmd/%s refused: %s", name, exc)
-            reply_name = name if name.replace("_", "").isalnum() else "invalid"
-            self.mqtt.reply(reply_name, reply(rid, ok=False, error=str(exc)))
+            self.mqtt.reply(name, reply(rid, ok=False, error=str(exc)))
+            return
+        except Exception as exc:  # a bug must cost one command, not the daemon
+            self.state.commands_rejected += 1
+            log.exception("command cmd/%s failed", name)
+            self.mqtt.reply(name, reply(request_id, ok=False, error=f"internal error: {exc}"))
             return
         if detail is not None:
             self.mqtt.reply(name, reply(request_id, ok=True, detail=detail))
