@@ -8,7 +8,7 @@ import torch
 
 from robohead.edge.dsp.normalize import Normalization
 from robohead.host.metrics import confusion, mean_baseline, regression_metrics
-from robohead.host.models import ARCHITECTURES, build_model
+from robohead.host.models import ARCHITECTURES, Deployed, build_model
 from robohead.host.splits import SplitError, split_sessions
 from robohead.host.training import make_deterministic, predict, train
 from robohead.host.windows import SessionFrames, build_windows
@@ -191,3 +191,24 @@ def test_predict_batches_like_one_call() -> None:
     m2, l2 = predict(net, x, batch_size=1000)
     np.testing.assert_allclose(m1, m2, atol=1e-6)
     np.testing.assert_allclose(l1, l2, atol=1e-5)
+
+
+def test_the_deployed_module_ships_probabilities() -> None:
+    torch.manual_seed(0)
+    net = build_model(
+        "mlp",
+        frames=4,
+        features=3,
+        motors=3,
+        classes=5,
+        hidden=8,
+        layers=1,
+        kernel_size=3,
+        dropout=0.0,
+    ).eval()
+    x = torch.randn(9, 4, 3) * 50
+    with torch.no_grad():
+        _, probs = Deployed(net)(x)
+        _, logits = net(x)
+    assert torch.allclose(probs.sum(dim=1), torch.ones(9))
+    assert torch.equal(probs.argmax(dim=1), logits.argmax(dim=1))

@@ -82,6 +82,12 @@ class TrainedModel:
         net.eval()
         return net
 
+    def deployable(self) -> Any:
+        """The module that is exported: motors + expression probabilities."""
+        from robohead.host.models import Deployed
+
+        return Deployed(self.module()).eval()
+
 
 @dataclass(frozen=True)
 class OnnxExport:

@@ -24,7 +24,7 @@ def output_specs(
         specs.append(
             OutputSpec(
                 name=OUTPUT_NAMES[1],
-                kind="expression_logits",
+                kind="expression_probs",
                 labels=tuple(expressions),
                 range=None,
             )

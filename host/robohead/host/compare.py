@@ -33,12 +33,9 @@ def main(
     ),
 ) -> None:
     from robohead.host import export as X
-    from robohead.host.artifacts import SessionRef
     from robohead.host.data.params import find_params_file, load_params
-    from robohead.host.data.schema import read_meta
-    from robohead.host.data.validate import require_valid
     from robohead.host.evaluating import evaluate
-    from robohead.host.featurizing import build_feature_set
+    from robohead.host.featurizing import build_feature_set, index_sessions
     from robohead.host.fitting import fit_model
     from robohead.host.splits import split_sessions
     from robohead.host.train_params import read_params_file, training_params
@@ -54,17 +51,7 @@ def main(
         raw[section][name] = yaml.safe_load(value)
     tp = training_params(raw, params_file)
     dp = load_params(params_file)
-    refs = []
-    for folder in require_valid([data], dp):
-        meta = read_meta(folder / "session.json")
-        refs.append(
-            SessionRef(
-                session_id=f"{meta.subject}/{meta.session}",
-                subject=meta.subject,
-                path=str(folder),
-                sampling_rate_hz=meta.sampling_rate_hz,
-            )
-        )
+    refs = list(index_sessions(data, dp, dvc_md5="", git_commit="").sessions)
     t0 = time.perf_counter()
     features = build_feature_set(refs, raw["dsp"], dp)
     typer.echo(f"features: {len(refs)} sessions in {time.perf_counter() - t0:.1f} s", err=True)

@@ -123,7 +123,7 @@ def _session(path: Path, threads: int = 1):  # type: ignore[no-untyped-def]
 def run_onnx(
     path: Path, inputs: NDArray[np.float32], batch_size: int = 1024
 ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    """Motors and expression logits from ONNX Runtime, batched."""
+    """Both outputs (motors, expression) from ONNX Runtime, batched."""
     sess = _session(path)
     motors, logits = [], []
     for start in range(0, inputs.shape[0], batch_size):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,10 +12,40 @@ from numpy.typing import NDArray
 
 from robohead.edge.dsp.config import FeatureConfig
 from robohead.edge.dsp.extractor import extract_session
-from robohead.host.artifacts import FeatureSet, SessionRef
+from robohead.host.artifacts import DatasetIndex, FeatureSet, SessionRef
 from robohead.host.data.params import DataParams
 from robohead.host.data.session import Session, load_session
 from robohead.host.windows import SessionFrames
+
+
+def index_sessions(
+    data_dir: Path, params: DataParams, dvc_md5: str, git_commit: str
+) -> DatasetIndex:
+    """The sessions under ``data_dir`` after the data validator passed every one of them
+    (``InvalidSessionError`` listing each problem otherwise: training refuses bad data)."""
+    from robohead.host.data.schema import read_meta
+    from robohead.host.data.validate import require_valid
+
+    folders = require_valid([data_dir], params)
+    if not folders:
+        raise ValueError(f"{data_dir}: no sessions (folders with session.json); run `make data`")
+    refs = []
+    for folder in folders:
+        meta = read_meta(folder / "session.json")
+        refs.append(
+            SessionRef(
+                session_id=f"{meta.subject}/{meta.session}",
+                subject=meta.subject,
+                path=str(folder.resolve()),
+                sampling_rate_hz=meta.sampling_rate_hz,
+            )
+        )
+    ids = [r.session_id for r in refs]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{data_dir}: duplicate <subject>/<session> ids in {sorted(ids)}")
+    return DatasetIndex(
+        root=str(data_dir.resolve()), dvc_md5=dvc_md5, git_commit=git_commit, sessions=tuple(refs)
+    )
 
 
 def feature_config_for(

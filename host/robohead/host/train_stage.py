@@ -68,8 +68,9 @@ def run_training(
     tp = training_params(raw, params_file)
     from robohead.host.data.params import DataParams
 
-    data_params = {k: raw[k] for k in DATA_SECTIONS}
-    DataParams(root=root, **data_params)  # fail fast, naming the key
+    # The data sections plus the repository root (DataParams resolves protocols from it).
+    data_params: dict[str, Any] = {"root": str(root), **{k: raw[k] for k in DATA_SECTIONS}}
+    DataParams(**data_params)  # fail fast, naming the key
     git = git_state(root)
     md5 = dvc_md5(root, data_dir)
 

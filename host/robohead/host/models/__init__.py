@@ -1,5 +1,5 @@
 """PyTorch models over the last K feature frames (motor regression + expression class)."""
 
-from robohead.host.models.nets import ARCHITECTURES, ExpressionNet, build_model
+from robohead.host.models.nets import ARCHITECTURES, Deployed, ExpressionNet, build_model
 
-__all__ = ["ARCHITECTURES", "ExpressionNet", "build_model"]
+__all__ = ["ARCHITECTURES", "Deployed", "ExpressionNet", "build_model"]

@@ -103,6 +103,22 @@ class ExpressionNet(nn.Module):
         return motors, logits
 
 
+class Deployed(nn.Module):
+    """What ships: motors and expression *probabilities* (softmax of the logits).
+
+    Probabilities are what the edge uses, and being bounded they make the ONNX parity check
+    meaningful at an absolute 1e-5 (logits of a confident model reach tens, where float32
+    rounding alone differs by more than that between two runtimes)."""
+
+    def __init__(self, net: ExpressionNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        motors, logits = self.net(x)
+        return motors, torch.softmax(logits, dim=1)
+
+
 def build_model(
     arch: Architecture,
     *,

@@ -41,7 +41,7 @@ def export_onnx(
     from robohead.host.windows import build_windows
 
     k = features.config.context_frames
-    net = model.module()
+    net = model.deployable()
     test = build_windows(features.by_id(split.test), model.normalization, k)
     train = build_windows(features.by_id(split.train), model.normalization, k)
     inputs = test.inputs()
@@ -65,7 +65,7 @@ def export_onnx(
             torchscript_bytes=float(X.torchscript_size(net, inputs[:1])),
         )
         true = test.motor_targets()
-        f_motors, f_logits = X.run_onnx(float_path, inputs)
+        f_motors, f_probs = X.run_onnx(float_path, inputs)
         report["onnx_test_mae"] = M.regression_metrics(f_motors, true, features.motors)["mae"]
         lat = X.benchmark(float_path, inputs[0], export.bench_runs)
         report["onnx_latency_ms"] = lat.median_ms
@@ -75,7 +75,7 @@ def export_onnx(
             calib = train.inputs(_spread(train.size, export.calibration_windows))
             with phase(f"quantise int8 (static QDQ, {len(calib)} calibration windows)"):
                 X.quantize_int8(float_path, int8_path, calib)
-            q_motors, q_logits = X.run_onnx(int8_path, inputs)
+            q_motors, q_probs = X.run_onnx(int8_path, inputs)
             q_mae = M.regression_metrics(q_motors, true, features.motors)["mae"]
             qlat = X.benchmark(int8_path, inputs[0], export.bench_runs)
             report.update(
@@ -85,11 +85,11 @@ def export_onnx(
                 int8_latency_ms=qlat.median_ms,
                 int8_speedup=lat.median_ms / qlat.median_ms,
             )
-            if f_logits.shape[1]:
+            if f_probs.shape[1]:
                 true_cls = test.expression_targets()
                 report["int8_expression_accuracy_change"] = M.accuracy(
-                    q_logits.argmax(1), true_cls
-                ) - M.accuracy(f_logits.argmax(1), true_cls)
+                    q_probs.argmax(1), true_cls
+                ) - M.accuracy(f_probs.argmax(1), true_cls)
             int8_bytes = int8_path.read_bytes()
             with timed("mlflow"):
                 mlflow.log_artifact(str(int8_path), "onnx")

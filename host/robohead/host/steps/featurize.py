@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from zenml import step
@@ -21,7 +20,7 @@ def featurize(
     from robohead.host.featurizing import build_feature_set
     from robohead.host.progress import console
 
-    params = DataParams(root=Path(dataset.root).resolve(), **data_params)
+    params = DataParams(**data_params)
     total = len(dataset.sessions)
 
     def report(ref: Any, frames: int, cfg: Any) -> None:

@@ -35,7 +35,7 @@ def promote_model(
     from robohead.host.gate import LabelledSession, bundle_mae
     from robohead.host.progress import console, phase
 
-    params = DataParams(root=Path(dataset.root), **data_params)
+    params = DataParams(**data_params)
     sessions = []
     for sid in split.test:
         s = load_session(dataset.ref(sid).path)

@@ -13,7 +13,7 @@ from robohead.host.zenml_stack import TRACKER
 
 
 def FlatOutputs(net: Any) -> Any:
-    """The model with one output tensor, ``[motors | expression logits]`` (batch, 3 + C): what
+    """The model with one output tensor, ``[motors | expression probs]`` (batch, 3 + C): what
     MLflow's pyfunc flavour can serve and what its signature inference understands."""
     import torch
 
@@ -23,8 +23,8 @@ def FlatOutputs(net: Any) -> Any:
             self.inner = inner
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            motors, logits = self.inner(x)
-            return torch.cat([motors, logits], dim=1)
+            motors, probs = self.inner(x)
+            return torch.cat([motors, probs], dim=1)
 
     return _Flat(net).eval()
 
@@ -50,7 +50,7 @@ def register_model(
     example = torch.zeros((2, k, f)).numpy()  # batch 2: batch-1 examples pin the batch dim
     with timed("mlflow"):
         info = mlflow.pytorch.log_model(
-            FlatOutputs(model.module()),
+            FlatOutputs(model.deployable()),
             name="model",
             input_example=example,
             registered_model_name=registry.model_name,
