@@ -84,13 +84,14 @@ class Running:
 
 
 def start_daemon(
-    tmp: Path, broker: Mosquitto, bundle_src: Path, record: np.ndarray, **device: object
+    tmp: Path, broker: Mosquitto, bundle_src: Path | None, record: np.ndarray, **device: object
 ) -> Running:
     fake = FakeDevice(counts=record, **device).start()  # type: ignore[arg-type]
     link = tmp / "robohead-esp32"
     os.symlink(fake.path, link)
     bundle = tmp / "bundle"
-    shutil.copytree(bundle_src, bundle)
+    if bundle_src is not None:
+        shutil.copytree(bundle_src, bundle)
     config = EdgeConfig.model_validate(
         {
             "device_id": DEVICE,
@@ -355,3 +356,27 @@ def test_raw_emg_stream_on_demand(running: Running) -> None:
     frames = running.daemon.state.frames
     wait_for(lambda: running.daemon.state.frames > frames + 30, T, "30 more frames")
     assert raw() == settled, "raw sEMG keeps flowing after stop_raw_stream"
+
+
+def test_without_a_bundle_manual_mode_still_drives_the_servos(
+    tmp_path: Path, mosquitto_broker: Mosquitto, stationary: np.ndarray
+) -> None:
+    r = start_daemon(tmp_path, mosquitto_broker, None, stationary)
+    try:
+        status = r.sub.wait_for(
+            lambda m: m.topic.endswith("/status") and b"no model" in m.payload, T
+        )
+        assert b"STATE_DEGRADED" in status.payload
+        frames = r.daemon.state.frames
+        wait_for(lambda: r.daemon.state.frames > frames + 30, T, "frames")
+        assert r.commands() == [], "auto mode without a model sends nothing"
+        assert command(r, "set_mode", {"set_mode": {"mode": "MODE_MANUAL"}}).ok
+        assert command(r, "set_pose", {"set_pose": {"targets": [0.8, 0.2, 0.5]}}).ok
+        wait_for(lambda: converged(r, (0.8, 0.2, 0.5), tol=1e-6), T, "the manual pose")
+        bad = command(r, "set_pose", {"set_pose": {"expression": "smile"}})
+        assert not bad.ok and "no bundle loaded" in bad.error
+    finally:
+        r.daemon.request_stop()
+        r.thread.join(10)
+        r.sub.close()
+        r.device.close()

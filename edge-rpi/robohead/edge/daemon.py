@@ -169,7 +169,9 @@ class Daemon:
             EdgeMqtt(config.mqtt, self.device_id) if config.mqtt.enabled else None
         )
         self.model: _Model | None = None
-        self.modes = ModeController(3, [0.5, 0.0, 0.0], mode_from_name(config.motors.initial_mode))
+        # placeholder pose: replaced by the bundle's pose table and the Hello's neutral pulse
+        # widths before any command can be sent (nothing is sent before a Hello)
+        self.modes = ModeController(3, [0.5] * 3, mode_from_name(config.motors.initial_mode))
         self.post: PostProcessor | None = None
         self.calibration: Calibration | None = None
         self.gain: FloatArray | None = None
@@ -403,8 +405,9 @@ class Daemon:
         st = self.state
         if st.hello is None:
             return
-        motors = self.modes.motors
-        neutral = neutral_from_hello(st.hello, motors)
+        if st.hello.servos:
+            self._ensure_motors(len(st.hello.servos), None)
+        neutral = neutral_from_hello(st.hello, self.modes.motors)
         if neutral is not None:
             self.modes.set_neutral(list(neutral))
         st.model_error = ""
@@ -678,15 +681,19 @@ class Daemon:
         self._publish_meta()
         self._set_status()
 
-    def _install(self, bundle: Bundle, digest: str) -> None:
-        """Swap the model in (one assignment), with post-processing and audio to match."""
-        m = bundle.manifest
-        motors = len(m.motors)
+    def _ensure_motors(self, motors: int, neutral: list[float] | None) -> None:
+        """A post-processor and mode controller for `motors` motors (from the bundle or Hello)."""
         cfg = self.config.postprocess
         if self.post is None or self.post.motors != motors:
             rates = list(cfg.max_rate_per_s)
             if len(rates) != motors:
-                rates = (rates * motors)[:motors]
+                log.warning(
+                    "postprocess.max_rate_per_s has %d values for %d motors; using %s for all",
+                    len(rates),
+                    motors,
+                    min(rates),
+                )
+                rates = [min(rates)] * motors
             self.post = PostProcessor(
                 motors=motors,
                 min_cutoff_hz=cfg.min_cutoff_hz,
@@ -696,10 +703,17 @@ class Daemon:
                 max_rate_per_s=rates,
             )
         if self.modes.motors != motors:
-            neutral = m.poses.get("neutral", tuple([0.5] * motors))
-            self.modes = ModeController(motors, list(neutral), self.modes.mode)
-        elif "neutral" in m.poses and self.state.hello is None:
-            self.modes.set_neutral(list(m.poses["neutral"]))
+            self.modes = ModeController(motors, neutral or [0.5] * motors, self.modes.mode)
+            if self.model is not None and len(self.model.bundle.manifest.motors) == motors:
+                self.modes.set_poses(self.model.bundle.manifest.poses)
+
+    def _install(self, bundle: Bundle, digest: str) -> None:
+        """Swap the model in (one assignment), with post-processing and audio to match."""
+        m = bundle.manifest
+        neutral = m.poses.get("neutral")
+        self._ensure_motors(len(m.motors), list(neutral) if neutral else None)
+        if neutral and self.state.hello is None:
+            self.modes.set_neutral(list(neutral))  # until the firmware's own neutral is known
         self.modes.set_poses(m.poses)
         needs_audio = m.features.audio.features != "none"
         rate = m.features.audio.sampling_rate_hz if needs_audio else 0
