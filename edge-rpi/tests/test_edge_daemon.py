@@ -29,6 +29,7 @@ from robohead.protocol.v1 import telemetry_pb2 as tm
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
+from bundle_helpers import make_bundle  # noqa: E402
 from dsp_helpers import feature_config, synthetic_record  # noqa: E402
 from edge_helpers import constant_bundle, swap_in  # noqa: E402
 
@@ -380,3 +381,43 @@ def test_without_a_bundle_manual_mode_still_drives_the_servos(
         r.thread.join(10)
         r.sub.close()
         r.device.close()
+
+
+def test_live_predictions_equal_the_offline_predictor_on_the_same_samples(
+    tmp_path: Path, mosquitto_broker: Mosquitto, record: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """A model whose output depends on the input: the daemon's predictions (telemetry, with the
+    window's device time) are the offline Predictor's on the samples the device sent."""
+    from robohead.edge.bundle import load_bundle
+
+    emg, _ = record
+    (tmp_path / "b").mkdir()  # normalised on silent audio, like the daemon will hear
+    bundle_dir, _ = make_bundle(tmp_path / "b", feature_config(), emg, None)
+    r = start_daemon(tmp_path, mosquitto_broker, bundle_dir, emg)
+    try:
+        wait_for(lambda: len(parsed(r.sub, "telemetry/state")) > 30, T, "telemetry")
+        start_us = r.daemon.state.stream_start_us
+        assert start_us is not None
+    finally:
+        r.daemon.request_stop()
+        r.thread.join(10)
+        r.sub.close()
+        r.device.close()
+    i0 = start_us // 1000  # the fake device: 1 kHz, frame time = its first sample's index
+    n = 4000
+    stream = emg[(i0 + np.arange(n)) % emg.shape[0]]
+    silence = np.zeros(n * 16 + 16, np.float32)  # the daemon has no microphone: silence
+    bundle = load_bundle(bundle_dir)
+    offline = bundle.predictor().predict_session(stream, silence)
+    by_time = {
+        int((i0 + e - 1) * 1000): m for e, m in zip(offline.end_sample, offline.motors, strict=True)
+    }
+    tele = [
+        t for t in parsed(r.sub, "telemetry/state") if isinstance(t, tm.Telemetry) and t.predicted
+    ]
+    checked = [t for t in tele if t.device_time_us in by_time]
+    assert len(checked) >= 20, f"{len(checked)} of {len(tele)} telemetry rows matched a window"
+    for t in checked:
+        np.testing.assert_allclose(t.predicted, by_time[t.device_time_us], atol=1e-5)
+    spread = np.ptp(np.array([list(t.predicted) for t in checked]), axis=0)
+    assert spread.max() > 1e-2, f"predictions must vary with the input, spread {spread}"

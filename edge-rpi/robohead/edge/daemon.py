@@ -127,6 +127,7 @@ class DaemonState:
     commanded: FloatArray | None = None
     frames: int = 0
     samples: int = 0  # sEMG samples since the last Hello (the stream's sample index)
+    stream_start_us: int | None = None  # device time of the stream's sample 0
     commands_sent: int = 0
     commands_rejected: int = 0
     bundles_rejected: int = 0
@@ -391,6 +392,7 @@ class Daemon:
         """The device (re)started its sample stream: every stream-relative state restarts."""
         st = self.state
         st.samples = 0
+        st.stream_start_us = None
         st.predicted = None
         self._history.clear()
         self._history_len = 0
@@ -463,6 +465,8 @@ class Daemon:
         if n == 0:
             return
         start = st.samples
+        if start == 0:
+            st.stream_start_us = frame.device_time_us
         self._frame_map.append((start, n, frame.device_time_us))
         st.samples += n
         if self._calib_phase is not None:
