@@ -15,6 +15,7 @@ REMOTE ?= $(abspath $(CURDIR)/../robohead-dvc-remote)
 
 .PHONY: help setup test test-python lint clean proto data dvc-remote train mlflow-ui
 .PHONY: firmware firmware-test flash-esp32 monitor-esp32
+.PHONY: firmware-sanitize fuzz-build fuzz-smoke fuzz
 .PHONY: sim
 .PHONY: deploy-rpi bench-edge
 
@@ -36,6 +37,8 @@ setup: $(STAMP) $(SYSTEM_STAMP) ## Create .venv and install pinned Python and sy
 
 test: setup ## Run every test: Python (pytest) and firmware host tests (ctest)
 	$(MAKE) --no-print-directory firmware-test
+	$(MAKE) --no-print-directory firmware-sanitize
+	$(MAKE) --no-print-directory fuzz-smoke
 	$(MAKE) --no-print-directory test-python
 
 test-python: setup ## Run the Python tests only (PYTEST_ARGS=... to pass options)
@@ -53,6 +56,36 @@ firmware: $(SYSTEM_STAMP) ## Host build of the firmware: core, unit tests, roboh
 firmware-test: firmware ## Firmware host tests (ctest, incl. golden vectors) and the rv32imc code size
 	ctest --test-dir $(FW_BUILD) --output-on-failure -j 2
 	@cat $(FW_BUILD)/rv32imc/size.txt
+
+# Reliability (docs/reliability.md): sanitizers and fuzzing. make test runs the bounded parts.
+FW_ASAN := firmware-esp32/build/asan
+FW_FUZZ := firmware-esp32/build/fuzz
+FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_SECONDS ?= 600
+FUZZ_EXAMPLES ?= 20000
+SAN_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+firmware-sanitize: $(SYSTEM_STAMP) ## Firmware unit tests built and run under AddressSanitizer + UBSan
+	cmake -S firmware-esp32 -B $(FW_ASAN) -DRHCORE_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(FW_ASAN) --target robohead-fw-tests -j 2
+	$(SAN_ENV) ctest --test-dir $(FW_ASAN) --output-on-failure -j 2 -E 'rv32imc|bench'
+
+fuzz-build: $(SYSTEM_STAMP) ## Build the firmware's libFuzzer harnesses (clang, ASan + UBSan)
+	cmake -S firmware-esp32 -B $(FW_FUZZ) -DRHCORE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+	cmake --build $(FW_FUZZ) --target fuzz_frame_decoder fuzz_device -j 2
+
+fuzz-smoke: fuzz-build ## Bounded libFuzzer run, FUZZ_SMOKE_SECONDS per harness (part of make test)
+	firmware-esp32/fuzz/run.sh $(FW_FUZZ) $(FUZZ_SMOKE_SECONDS)
+
+fuzz: setup fuzz-build ## Long fuzzing: libFuzzer FUZZ_SECONDS per harness, hypothesis FUZZ_EXAMPLES per target
+	firmware-esp32/fuzz/run.sh $(FW_FUZZ) $(FUZZ_SECONDS)
+	@mkdir -p .fuzz && rm -f .fuzz/python-stats.json
+	ROBOHEAD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) ROBOHEAD_FUZZ_STATS=$(CURDIR)/.fuzz/python-stats.json \
+		$(BIN)/python -m pytest -q tests/test_reliability_fuzz_protocol.py \
+		tests/test_reliability_fuzz_session.py tests/test_reliability_fuzz_config.py \
+		tests/test_reliability_fuzz_bundle.py tests/test_security_commands.py
+	@cat .fuzz/python-stats.json; tail -n 2 $(FW_FUZZ)/fuzz-stats.jsonl
 
 flash-esp32: ## Build and flash with PlatformIO (PORT=/dev/ttyUSB0, PIO_ENV=esp32dev|esp32-s3-devkitc-1)
 	@command -v $(PIO) >/dev/null || { echo "PlatformIO ($(PIO)) not found: pip install platformio" >&2; exit 1; }

@@ -9,6 +9,7 @@ from robohead.host.data.cli import data_app
 from robohead.host.data.collect_cli import collect_cmd
 from robohead.host.monitor.cli import register as register_monitor
 from robohead.host.sim.cli import register as register_sim
+from robohead.host.bench.cli import register as register_bench
 from robohead.host.train_cli import register as register_training
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.add_typer(data_app, name="data")
 app.command("collect")(collect_cmd)
 register_monitor(app)
 register_sim(app)
+register_bench(app)
 register_training(app)
 
 
