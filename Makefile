@@ -16,7 +16,7 @@ REMOTE ?= $(abspath $(CURDIR)/../robohead-dvc-remote)
 .PHONY: help setup test test-python lint clean proto data dvc-remote train mlflow-ui
 .PHONY: firmware firmware-test flash-esp32 monitor-esp32
 .PHONY: firmware-sanitize fuzz-build fuzz-smoke fuzz
-.PHONY: sim
+.PHONY: sim bench
 .PHONY: deploy-rpi bench-edge
 
 help: ## List every target with one line each
@@ -115,6 +115,10 @@ mlflow-ui: setup ## Browse the MLflow runs and the model registry of mlflow.db (
 SIM_ARGS ?=
 sim: setup firmware ## The whole loop, no hardware: Mosquitto, robohead-fw-sim, robohead-edge, live monitor (Ctrl-C stops all)
 	$(BIN)/robohead sim $(SIM_ARGS)
+
+BENCH_ARGS ?=
+bench: setup firmware ## Every benchmark in one run: one table, JSON in .bench/ (BENCH_ARGS=--quick to try it)
+	$(BIN)/robohead bench $(BENCH_ARGS)
 
 RPI ?=
 CHAMPION_DIR ?= models/champion

@@ -5,11 +5,11 @@ from __future__ import annotations
 import typer
 
 from robohead.host import __version__
+from robohead.host.bench.cli import register as register_bench
 from robohead.host.data.cli import data_app
 from robohead.host.data.collect_cli import collect_cmd
 from robohead.host.monitor.cli import register as register_monitor
 from robohead.host.sim.cli import register as register_sim
-from robohead.host.bench.cli import register as register_bench
 from robohead.host.train_cli import register as register_training
 
 app = typer.Typer(
