@@ -81,8 +81,9 @@ def train(
         )
     t = s.timings
     console.print(
-        f"time: {t['total_s']:.0f} s total, steps {t['steps_s']:.0f} s, ZenML overhead "
-        f"{t['zenml_overhead_s']:.1f} s, MLflow logging {t['mlflow_s']:.1f} s"
+        f"time: {t['total_s']:.0f} s total, steps {t['steps_s']:.0f} s; ZenML overhead "
+        f"{t['zenml_overhead_s']:.1f} s (stack setup {t['stack_setup_s']:.1f} s, outside steps "
+        f"{t['zenml_orchestration_s']:.1f} s); MLflow {t['mlflow_s']:.1f} s (store + logging)"
     )
     state = "champion" if s.promoted else "candidate (champion unchanged)"
     console.print(f"model: {s.model_name} v{s.version} -> {state}: {s.gate_reason}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -76,8 +77,10 @@ def run_training(
 
     configure_environment(root)
     uri = tracking.tracking_uri(root)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    with timing.timed("mlflow"):
+        tracking.ensure_experiment(tp.registry.experiment, root)
     t0 = time.perf_counter()
-    tracking.ensure_experiment(tp.registry.experiment, root)
     ensure_stack(root, uri)
     t_setup = time.perf_counter() - t0
 
@@ -131,11 +134,12 @@ def run_training(
 
     load_bundle(bundle_out)  # the copy verifies exactly as the edge will verify it
 
-    step_s = sum(
-        (s.end_time - s.start_time).total_seconds()
-        for s in run.steps.values()
+    per_step = {
+        name: (s.end_time - s.start_time).total_seconds()
+        for name, s in run.steps.items()
         if s.start_time and s.end_time
-    )
+    }
+    step_s = sum(per_step.values())
     metrics: dict[str, float] = dict(evaluation.metrics)
     metrics.update({f"export_{k}": v for k, v in onnx.report.items()})
     metrics["gate_candidate_mae"] = promotion.candidate_mae
@@ -155,8 +159,17 @@ def run_training(
         "pipeline_s": t_pipeline,
         "steps_s": step_s,
         "zenml_overhead_s": t_setup + max(0.0, t_pipeline - step_s),
+        "zenml_orchestration_s": max(0.0, t_pipeline - step_s),
         "mlflow_s": ledger.get("mlflow", 0.0),
+        **{f"step_{name}_s": v for name, v in per_step.items()},
     }
+    # Where the time went, on the run itself (not in metrics.json: it would make every
+    # `dvc metrics diff` noisy).
+    from robohead.host.registry import client
+
+    c = client(uri)
+    for key, value in timings.items():
+        c.log_metric(version.run_id, f"time_{key}", value)
     return TrainingSummary(
         metrics=metrics,
         bundle=bundle_out,
