@@ -148,6 +148,15 @@ def collect_cmd(
         typer.echo(f"error: {e}; the session was finalised up to here: {folder}", err=True)
         source.close()
         raise typer.Exit(3) from e
+    except OSError as e:  # disk full, drive unplugged: what was flushed stays readable
+        source.close()
+        typer.echo(
+            f"error: cannot write {e.filename or folder}: {e.strerror or e}; every sample "
+            f"flushed before this is kept in {folder} (INCOMPLETE; check it with "
+            f"`robohead data validate {folder}`)",
+            err=True,
+        )
+        raise typer.Exit(5) from e
     source.close()
     gaps = sum(g.missing_frames for g in final.gaps)
     typer.echo(
