@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, settings
 
-__all__ = ["FUZZ_EXAMPLES", "counted", "fuzz_settings"]
+__all__ = ["FUZZ_EXAMPLES", "counted", "fuzz_settings", "record"]
 
 #: Examples per target in a `make fuzz` run; unset inside `make test`.
 FUZZ_EXAMPLES = int(os.environ.get("ROBOHEAD_FUZZ_EXAMPLES", "0") or 0)
@@ -83,3 +83,34 @@ def _dump() -> None:
 
 
 atexit.register(_dump)
+
+
+_measurements: dict[str, object] = {}
+
+
+def record(name: str, values: dict[str, object]) -> None:
+    """Keep a measurement of a reliability test (printed; saved with the fuzz stats when
+    ROBOHEAD_FUZZ_STATS is set) so docs/reliability.md quotes numbers from real runs."""
+    _measurements[name] = values
+    print(f"{name}: {json.dumps(values, sort_keys=True)}")
+
+
+def _dump_measurements() -> None:
+    if not _STATS or not _measurements:
+        return
+    path = Path(_STATS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.seek(0)
+        data: dict[str, object] = {}
+        with contextlib.suppress(ValueError):
+            data = json.loads(fh.read() or "{}")
+        for name, values in _measurements.items():
+            data[f"measurement/{name}"] = values
+        fh.seek(0)
+        fh.truncate()
+        fh.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+atexit.register(_dump_measurements)
