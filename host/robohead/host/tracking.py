@@ -94,9 +94,11 @@ def log_dataset(path: Path, dvc_md5: str, name: str, context: str = "training") 
     mlflow.log_input(dataset, context=context)
 
 
-def run_url(run_id: str, experiment_id: str, root: Path) -> str:
-    """Where a person finds the run: the server's page, or the local store + ``make mlflow-ui``."""
-    uri = tracking_uri(root)
+def run_url(run_id: str, experiment_id: str, uri: str) -> str:
+    """Where a person finds the run: the server's page, or the local store + ``make mlflow-ui``.
+
+    Takes the URI resolved before the pipeline ran: ZenML's tracker unsets
+    ``MLFLOW_TRACKING_URI`` after each step."""
     if uri.startswith(("http://", "https://")):
         return f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
     return f"{uri} run {run_id} (make mlflow-ui, then /#/experiments/{experiment_id}/runs/{run_id})"

@@ -105,6 +105,7 @@ def deploy(
     from robohead.host.registry import RegistryError, deploy_champion
     from robohead.host.train_params import read_params_file, training_params
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     params_file = params or _root() / "params.yaml"
     tp = training_params(read_params_file(params_file), params_file)
     uri = tracking.tracking_uri(params_file.resolve().parent)

@@ -178,7 +178,7 @@ def run_training(
         promoted=promotion.promoted,
         gate_reason=promotion.reason,
         run_id=version.run_id,
-        run_url=tracking.run_url(version.run_id, version.experiment_id, root),
+        run_url=tracking.run_url(version.run_id, version.experiment_id, uri),
         zenml_run=run.name,
         timings=timings,
     )
