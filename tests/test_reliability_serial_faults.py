@@ -20,6 +20,8 @@ import os
 import random
 import select
 import shutil
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -259,8 +261,13 @@ def _pulses(targets: tuple[float, ...]) -> tuple[int, ...]:
 
 
 def _following(r: Rig, rows: int = 10, tol: int = 12) -> bool:
+    return _sim_following(r.sim, rows, tol)
+
+
+def _sim_following(sim: FwSim, rows: int = 10, tol: int = 12) -> bool:
+    """The last `rows` servo ticks at the constant model's pose (within the deadband)."""
     want = _pulses(MODEL_TARGETS)
-    log = r.pwm()[-rows:]
+    log = sim.pwm_rows()[-rows:]
     return len(log) == rows and all(
         all(abs(a - b) <= tol for a, b in zip(row.servo_us, want, strict=True)) for row in log
     )
@@ -396,3 +403,60 @@ def test_bit_flips_drops_floods_and_a_vanishing_device(rig: Rig) -> None:
     with r.wire._lock:
         report["motor_commands_checked"] = len(r.wire.edge_commands)
     record("serial_faults", report)
+
+
+def test_edge_killed_servos_fail_safe_to_neutral(tmp_path: Path) -> None:
+    """`kill -9` of the daemon (a crash, an OOM kill, the Pi losing power): the firmware holds the
+    last pose for its command timeout, then slews to neutral at the slew limit."""
+    bundle = make_bundle(tmp_path / "bundle")
+    config = tmp_path / "edge.toml"
+    with FwSim(pwm_log=tmp_path / "pwm.csv") as sim:
+        config.write_text(
+            f'device_id = "head-kill"\nstate_dir = "{tmp_path / "state"}"\n'
+            f'[serial]\nurl = "{sim.pty}"\nhello_timeout_s = 0.3\n'
+            f'[bundle]\ndir = "{bundle}"\nwatch_interval_s = 0\n[mqtt]\nenabled = false\n'
+        )
+        exe = Path(sys.executable).with_name("robohead-edge")
+        log = tmp_path / "edge.log"
+        with log.open("wb") as err:
+            proc = subprocess.Popen([str(exe), "run", "--config", str(config)], stderr=err)
+        try:
+            wait_for(lambda: _sim_following(sim) or proc.poll() is not None, T, "the pose")
+            assert proc.poll() is None, log.read_text()
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+        neutral = [s["neutral_us"] for s in _hello_servos()]
+        wait_for(lambda: list(sim.pwm_rows()[-1].servo_us) == neutral, T, "neutral")
+        rows = sim.pwm_rows()
+    last_cmd = max(i for i, row in enumerate(rows) if row.latency_us is not None)
+    t_cmd = rows[last_cmd].device_time_us
+    held = list(rows[last_cmd].servo_us)
+    t_move = next(row.device_time_us for row in rows[last_cmd:] if list(row.servo_us) != held)
+    t_neutral = next(row.device_time_us for row in rows[last_cmd:] if list(row.servo_us) == neutral)
+    timeout_us = FW["command_timeout_ms"] * 1000
+    tick = 20_000
+    slew = max(
+        -(-abs(h - n) // s["max_step_us"]) for h, n, s in zip(held, neutral, SERVOS, strict=True)
+    )
+    assert timeout_us - tick <= t_move - t_cmd <= timeout_us + 3 * tick
+    assert t_neutral - t_cmd <= timeout_us + 3 * tick + slew * tick
+    record(
+        "edge_killed",
+        {
+            "hold_ms": (t_move - t_cmd) / 1000,
+            "to_neutral_ms": (t_neutral - t_cmd) / 1000,
+            "bound_ms": (timeout_us + 3 * tick + slew * tick) / 1000,
+        },
+    )
+
+
+def _hello_servos() -> list[dict[str, int]]:
+    """Neutral pulse widths as the firmware computes them from params.yaml (motors.neutral)."""
+    neutral = yaml.safe_load((REPO / "params.yaml").read_text())["motors"]["neutral"]
+    out = []
+    for s, n in zip(SERVOS, neutral, strict=True):
+        span = s["max_us"] - s["min_us"]
+        us = s["max_us"] - round(n * span) if s["inverted"] else s["min_us"] + round(n * span)
+        out.append({**s, "neutral_us": us})
+    return out
