@@ -146,3 +146,13 @@ def test_bar_and_broker_parsing() -> None:
     for bad in ("host:0", "host:x", ":1883", "[::1"):
         with pytest.raises(SettingsError):
             parse_broker(bad)
+
+
+def test_narrow_terminals_get_the_tables_one_under_the_other() -> None:
+    state = full_state(Clock())
+    wide, narrow = text_of(state, width=160), text_of(state, width=90)
+    assert max(len(line) for line in narrow.splitlines()) <= 90
+    assert "sEMG and audio levels" in narrow and "motors (target 0..1)" in narrow
+    # Side by side, both titles share a line; narrow, the motors come after the last channel.
+    assert any("motors (target" in line and "sEMG and audio" in line for line in wide.splitlines())
+    assert narrow.index("motors (target") > narrow.index("digastric")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -23,6 +23,7 @@ from robohead.protocol.v1 import telemetry_pb2 as tm
 __all__ = ["bar", "enum_name", "render"]
 
 BAR_WIDTH = 20
+SIDE_BY_SIDE_WIDTH = 120  # narrower terminals get the tables one under the other
 STAGE_ORDER = ("dsp", "inference", "postprocess", "total", "loop")
 _STATE_STYLE = {"ONLINE": "bold green", "DEGRADED": "bold yellow", "OFFLINE": "bold red"}
 _LEVEL_STYLE = {"info": "cyan", "warning": "yellow", "error": "bold red"}
@@ -279,6 +280,24 @@ def _log(state: MonitorState, view: DeviceView) -> Table:
     return table
 
 
+class _Pairs:
+    """Tables two by two when the terminal is wide enough, else one under the other."""
+
+    def __init__(self, rows: list[tuple[RenderableType, RenderableType]], min_width: int) -> None:
+        self.rows = rows
+        self.min_width = min_width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for left, right in self.rows:
+            if options.max_width >= self.min_width:
+                grid = Table.grid(padding=(0, 2))
+                grid.add_row(left, right)
+                yield grid
+            else:
+                yield left
+                yield right
+
+
 def render(state: MonitorState, settings: MonitorSettings) -> RenderableType:
     """The whole dashboard for the selected device (or a waiting screen)."""
     with state.lock:
@@ -286,8 +305,8 @@ def render(state: MonitorState, settings: MonitorSettings) -> RenderableType:
         header = _header(state, view)
         if view is None:
             return header
-        top = Table.grid(padding=(0, 2))
-        top.add_row(_levels(view, settings), _motors(view))
-        bottom = Table.grid(padding=(0, 2))
-        bottom.add_row(_latency(view), _counters(state, view))
-        return Group(header, top, bottom, _log(state, view))
+        pairs = _Pairs(
+            [(_levels(view, settings), _motors(view)), (_latency(view), _counters(state, view))],
+            SIDE_BY_SIDE_WIDTH,
+        )
+        return Group(header, pairs, _log(state, view))
