@@ -38,7 +38,7 @@ def test_core_pipeline_on_tiny_data(tiny: tuple[DataParams, Path], tmp_path: Pat
     pfile = find_params_file()
     raw = read_params_file(pfile)
     tp = training_params(raw, pfile)
-    index = index_sessions(data, params, dvc_md5="0" * 32 + ".dir", git_commit="c" * 40)
+    index = index_sessions(data, params, dvc_md5="0" * 32 + ".dir", code_version="c" * 40)
     assert len(index.sessions) == 4
     fs = build_feature_set(index.sessions, raw["dsp"], params)
     assert all(s.features.shape[1] == fs.config.n_features for s in fs.sessions)
@@ -76,7 +76,7 @@ def test_core_pipeline_on_tiny_data(tiny: tuple[DataParams, Path], tmp_path: Pat
         expressions=fs.expressions,
         dataset_md5=index.dvc_md5,
         mlflow=MlflowInfo(run_id="r", model_name="robohead-expression", model_version="1"),
-        git=GitInfo(commit=index.git_commit, dirty=False),
+        git=GitInfo(commit=index.code_version, dirty=False),
         golden_input=result.windows.inputs(np.arange(1))[0],
         golden_raw_emg=emg,
         golden_raw_audio=audio,
@@ -103,4 +103,4 @@ def test_training_refuses_an_invalid_session(tiny: tuple[DataParams, Path], tmp_
     lines[5] = lines[5].split(",")[0] + ",oops"
     emg.write_text("\n".join(lines) + "\n")
     with pytest.raises(InvalidSessionError, match=r"emg\.csv"):
-        index_sessions(bad, params, dvc_md5="x", git_commit="y")
+        index_sessions(bad, params, dvc_md5="x", code_version="y")

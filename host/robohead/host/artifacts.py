@@ -33,7 +33,7 @@ class DatasetIndex(_Frozen):
 
     root: str
     dvc_md5: str
-    git_commit: str
+    code_version: str  # git commit (+ uncommitted diff hash)
     sessions: tuple[SessionRef, ...]
 
     def ref(self, session_id: str) -> SessionRef:

@@ -51,7 +51,7 @@ def main(
         raw[section][name] = yaml.safe_load(value)
     tp = training_params(raw, params_file)
     dp = load_params(params_file)
-    refs = list(index_sessions(data, dp, dvc_md5="", git_commit="").sessions)
+    refs = list(index_sessions(data, dp, dvc_md5="", code_version="").sessions)
     t0 = time.perf_counter()
     features = build_feature_set(refs, raw["dsp"], dp)
     typer.echo(f"features: {len(refs)} sessions in {time.perf_counter() - t0:.1f} s", err=True)

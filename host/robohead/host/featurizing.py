@@ -19,7 +19,7 @@ from robohead.host.windows import SessionFrames
 
 
 def index_sessions(
-    data_dir: Path, params: DataParams, dvc_md5: str, git_commit: str
+    data_dir: Path, params: DataParams, dvc_md5: str, code_version: str
 ) -> DatasetIndex:
     """The sessions under ``data_dir`` after the data validator passed every one of them
     (``InvalidSessionError`` listing each problem otherwise: training refuses bad data)."""
@@ -44,7 +44,10 @@ def index_sessions(
     if len(set(ids)) != len(ids):
         raise ValueError(f"{data_dir}: duplicate <subject>/<session> ids in {sorted(ids)}")
     return DatasetIndex(
-        root=str(data_dir.resolve()), dvc_md5=dvc_md5, git_commit=git_commit, sessions=tuple(refs)
+        root=str(data_dir.resolve()),
+        dvc_md5=dvc_md5,
+        code_version=code_version,
+        sessions=tuple(refs),
     )
 
 

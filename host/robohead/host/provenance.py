@@ -6,6 +6,7 @@ on disk, so it is right however data/raw got there (``make data``, ``dvc add``, 
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,14 @@ class ProvenanceError(RuntimeError):
 class GitState:
     commit: str
     dirty: bool
+    diff_sha256: str  # of `git diff HEAD` (tracked files), "" when clean
+
+    @property
+    def code_version(self) -> str:
+        """The commit, plus the uncommitted diff's hash when dirty: the cache key of steps
+        whose code may be edited between commits (a bare commit would let ZenML reuse
+        features computed by older, uncommitted DSP code)."""
+        return f"{self.commit}+{self.diff_sha256[:16]}" if self.dirty else self.commit
 
 
 def git_state(root: Path) -> GitState:
@@ -34,7 +43,9 @@ def git_state(root: Path) -> GitState:
     commit = git("rev-parse", "HEAD")
     # Outputs that DVC rewrites while a stage runs are not a code change.
     status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!dvc.lock")
-    return GitState(commit=commit, dirty=bool(status))
+    diff = git("diff", "HEAD", "--binary", "--", ".", ":!dvc.lock") if status else ""
+    digest = hashlib.sha256(diff.encode()).hexdigest() if status else ""
+    return GitState(commit=commit, dirty=bool(status), diff_sha256=digest)
 
 
 def dvc_md5(root: Path, path: Path) -> str:

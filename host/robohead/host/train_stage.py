@@ -102,6 +102,7 @@ def run_training(
         data_dir=str(data_dir.resolve()),
         dvc_md5=md5,
         git_commit=git.commit,
+        code_version=git.code_version,
         git_dirty=git.dirty,
         data_params=data_params,
         dsp=raw["dsp"],

@@ -31,6 +31,7 @@ def training_pipeline(
     data_dir: str,
     dvc_md5: str,
     git_commit: str,
+    code_version: str,
     git_dirty: bool,
     data_params: dict[str, Any],
     dsp: dict[str, Any],
@@ -41,7 +42,7 @@ def training_pipeline(
     registry: RegistryParams,
     all_params: dict[str, Any],
 ) -> None:
-    dataset = load_dataset(data_dir, dvc_md5, git_commit, data_params)
+    dataset = load_dataset(data_dir, dvc_md5, code_version, data_params)
     features = featurize(dataset, dsp, data_params)
     parts = split_dataset(dataset, split, train.seed)
     trained = train_model(

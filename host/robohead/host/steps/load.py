@@ -12,12 +12,13 @@ from robohead.host.artifacts import DatasetIndex
 
 @step
 def load_dataset(
-    data_dir: str, dvc_md5: str, git_commit: str, data_params: dict[str, Any]
+    data_dir: str, dvc_md5: str, code_version: str, data_params: dict[str, Any]
 ) -> Annotated[DatasetIndex, "dataset"]:
-    """``dvc_md5`` and ``git_commit`` are inputs so ZenML's cache sees new data and new code
-    (ZenML cannot see files a step reads from disk)."""
+    """``dvc_md5`` and ``code_version`` (git commit + hash of any uncommitted diff) are inputs
+    so ZenML's cache sees new data and new code (it cannot see files a step reads from disk);
+    the steps after this one depend on its output, so their cache keys inherit both."""
     from robohead.host.data.params import DataParams
     from robohead.host.featurizing import index_sessions
 
     root = Path(data_dir)
-    return index_sessions(root, DataParams(**data_params), dvc_md5, git_commit)
+    return index_sessions(root, DataParams(**data_params), dvc_md5, code_version)
