@@ -46,6 +46,7 @@ from tests.edge_harness import (  # noqa: E402
     start,
     stationary_counts,
 )
+from tests.fuzzing import record  # noqa: E402
 from tests.mosquitto import Mosquitto, Subscriber, free_port, wait_for  # noqa: E402
 
 T = 20.0
@@ -307,10 +308,7 @@ def test_broker_absent_killed_restarted_motors_never_stop_memory_bounded(
             "rss_mb_second_outage": [round(min(second_rss), 1), round(max(second_rss), 1)],
             "mqtt_dropped_first_outage": int(parsed.mqtt_dropped),
         }
-        print("broker outage:", json.dumps(report))
-        out = os.environ.get("ROBOHEAD_RELIABILITY_REPORT")
-        if out:
-            Path(out).write_text(json.dumps(report, indent=2) + "\n")
+        record("broker_outage", report)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -322,3 +320,33 @@ def test_broker_absent_killed_restarted_motors_never_stop_memory_bounded(
             sub.close()
         broker.close()
         fake.close()
+
+
+def test_paho_queue_is_bounded_while_the_broker_is_away(tmp_path: Path) -> None:
+    """QoS 1 events and replies wait in paho's queue, at most `mqtt.queue_size` of them; QoS 0
+    telemetry is dropped at once. Both are counted; the queue drains on reconnect."""
+    from robohead.edge.config import MqttConfig
+    from robohead.edge.mqtt_client import EdgeMqtt
+
+    port = free_port()
+    cfg = MqttConfig(
+        host="127.0.0.1", port=port, queue_size=20, reconnect_min_s=0.1, reconnect_max_s=0.3
+    )
+    client = EdgeMqtt(cfg, DEVICE)
+    client.start()
+    try:
+        for i in range(2000):
+            client.event(tm.Event.LEVEL_INFO, "flood", f"event {i}")
+            client.telemetry(tm.Telemetry(timestamp_ms=i))
+        queued = len(client._client._out_messages)  # paho's outgoing queue (private)
+        assert queued <= cfg.queue_size, queued
+        assert client.dropped >= 2 * 2000 - cfg.queue_size - 5
+        (tmp_path / "mq").mkdir()
+        broker = Mosquitto(port=port, workdir=tmp_path / "mq")
+        with broker, Subscriber(broker, f"{topics.ROOT}/{DEVICE}/events") as sub:
+            assert client.wait_connected(T)
+            wait_for(lambda: not client._client._out_messages, T, "the queue to drain")
+            client.event(tm.Event.LEVEL_INFO, "after", "the broker is back")
+            sub.wait_for(lambda m: b'"after"' in m.payload, T, "the live event")
+    finally:
+        client.stop()
