@@ -57,7 +57,7 @@ Device::Device(Hal& hal, const DeviceConfig& config)
       tx_overflows_(0),
       adc_start_failures_(0),
       latency_pending_(false),
-      latency_ref_us_(0),
+      latency_us_(0),
       out_(),
       in_(),
       adc_buf_(),
@@ -211,8 +211,8 @@ void Device::servo_tick(uint64_t now) {
     if (!follow) servos_[i].set_neutral_target();
     f.pulse_us[i] = servos_[i].tick();
   }
-  f.has_latency = latency_pending_ && now >= latency_ref_us_;
-  f.latency_us = f.has_latency ? static_cast<uint32_t>(now - latency_ref_us_) : 0;
+  f.has_latency = latency_pending_;
+  f.latency_us = latency_pending_ ? latency_us_ : 0;
   latency_pending_ = false;
   hal_.servo_output(f);
 }
@@ -273,8 +273,10 @@ void Device::on_motor(const robohead_v1_MotorCommand& cmd, uint64_t now) {
   }
   if (clamped) ++clamped_commands_;
   if (cmd.window_end_device_time_us != 0 && cmd.window_end_device_time_us <= now) {
+    // Measured at arrival, so the figure is the round trip alone, not the wait for the tick.
+    const uint64_t dt = now - cmd.window_end_device_time_us;
     latency_pending_ = true;
-    latency_ref_us_ = cmd.window_end_device_time_us;
+    latency_us_ = dt > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(dt);
   }
 }
 

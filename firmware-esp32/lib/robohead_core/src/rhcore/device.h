@@ -97,7 +97,7 @@ class Device {
   uint32_t tx_overflows_;
   uint32_t adc_start_failures_;
   bool latency_pending_;
-  uint64_t latency_ref_us_;
+  uint32_t latency_us_;  // arrival time minus window_end_device_time_us of the newest command
 
   robohead_v1_DeviceMessage out_;
   robohead_v1_HostMessage in_;

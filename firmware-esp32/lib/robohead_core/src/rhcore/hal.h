@@ -37,8 +37,8 @@ struct AdcBlockInfo {
 struct ServoFrame {
   uint64_t time_us;
   uint32_t pulse_us[kMotorCount];
-  // Loop latency: tick time minus MotorCommand.window_end_device_time_us of the newest command
-  // applied since the previous tick; valid only when has_latency.
+  // Loop latency: arrival time of the newest command applied since the previous tick minus its
+  // MotorCommand.window_end_device_time_us; valid only when has_latency.
   bool has_latency;
   uint32_t latency_us;
 };
