@@ -90,7 +90,10 @@ def train(
     console.print(f"bundle: {s.bundle}")
     console.print(f"MLflow: {s.run_url}")
     console.print(f"ZenML run: {s.zenml_run}")
-    console.print("deploy: `robohead deploy` (champion -> models/bundle), then `make deploy-rpi`")
+    console.print(
+        "deploy: `make deploy-rpi RPI=user@host` (fetches the champion with `robohead deploy "
+        "--out models/champion`, copies it to the Pi), or `robohead deploy --out DIR`"
+    )
 
 
 def deploy(
