@@ -173,6 +173,24 @@ def test_make_train_in_a_fresh_clone(clone: tuple[Path, dict[str, str]], tmp_pat
     assert {"gate_candidate_mae", "gate_champion_mae"} <= gate_metrics
     champion = 2 if gate["gate_decision"] == "champion" else 1
     assert aliases["champion"] == champion
+    # ... and DVC sees the experiment's metrics (metrics.json is DVC-cached, not in git).
+    shown = json.loads(
+        subprocess.run(
+            [str(root / ".venv/bin/dvc"), "exp", "show", "--json"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=300,
+        ).stdout
+    )
+    revs = [r for c in shown for e in (c.get("experiments") or []) for r in e["revs"]]
+    assert any(
+        r["data"]["params"]["params.yaml"]["data"]["train"]["epochs"] == 1
+        and "test_mae" in r["data"]["metrics"]["metrics.json"]["data"]
+        for r in revs
+    ), revs
 
     # `robohead deploy` writes the champion's verified bundle.
     out_dir = tmp_path / "deployed"
