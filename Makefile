@@ -136,10 +136,10 @@ dvc-remote: setup ## Use a local DVC remote outside the repo (REMOTE=/path; per 
 	$(BIN)/dvc remote add --local --default --force local "$(REMOTE)"
 	@echo "DVC remote 'local' -> $(REMOTE) (.dvc/config.local). Now: $(BIN)/dvc push  /  $(BIN)/dvc pull"
 
-lint: setup ## ruff check, ruff format --check, mypy (strict) on robohead.protocol and robohead.edge
+lint: setup ## ruff check, ruff format --check, mypy (strict) on robohead.protocol, robohead.edge and robohead.host
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy -p robohead.protocol -p robohead.edge
+	$(BIN)/mypy -p robohead.protocol -p robohead.edge -p robohead.host
 
 clean: ## Remove the venv, build outputs and caches (keeps data, models and MLflow runs)
 	rm -rf $(VENV) firmware-esp32/build* .pytest_cache .mypy_cache .ruff_cache .hypothesis .bench
