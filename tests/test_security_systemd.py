@@ -117,21 +117,35 @@ def _sandbox_works() -> str | None:
 
 SANDBOX = """
 set -eu
-PY="$(readlink -f "$PYHOME")"
 mount --make-rprivate /
 mount --bind "$STATE" "$STATE"      # a mount of its own, so it stays writable
-mount --bind "$PY" "$STAGE"         # a handle on the interpreter before /root disappears
+# The interpreter, the venv and the sources may live under /root, /home or /tmp on this machine
+# (on the Pi they are under /usr and /opt): take a handle on each before those are hidden.
+i=0
+for p in $KEEP; do
+    i=$((i + 1)); mkdir -p "$STAGE/$i"; mount --bind "$p" "$STAGE/$i"
+done
 mount -o remount,bind,ro /          # ProtectSystem=strict: every other path read-only
 for d in /tmp /var/tmp /root /home; do  # PrivateTmp, ProtectHome
     if [ -d "$d" ]; then mount -t tmpfs -o mode=0755 tmpfs "$d"; fi
 done
-case "$PY" in  # this machine's Python lives under /root (pyenv); on the Pi it is /usr or /opt
-    /root/*|/home/*) mkdir -p "$PY" && mount --bind "$STAGE" "$PY" \
-                     && mount -o remount,bind,ro "$PY" ;;
-esac
-exec setpriv --reuid=nobody --regid=nogroup --clear-groups \
+i=0
+for p in $KEEP; do                  # put back (read-only) what the hiding covered
+    i=$((i + 1))
+    case "$p" in
+        /tmp/*|/var/tmp/*|/root/*|/home/*) mkdir -p "$p" && mount --bind "$STAGE/$i" "$p" \\
+            && mount -o remount,bind,ro "$p" ;;
+    esac
+done
+exec setpriv --reuid=nobody --regid=nogroup --clear-groups \\
     --bounding-set=-all --inh-caps=-all --no-new-privs -- "$@"
 """
+
+
+def _kept_paths() -> list[Path]:
+    """The interpreter, the sources and the venv, which the sandbox must still show."""
+    python, repo, venv = (Path(p).resolve() for p in (sys.base_prefix, REPO, sys.prefix))
+    return [python, repo] + ([] if venv.is_relative_to(repo) else [venv])
 
 
 @pytest.fixture
@@ -169,7 +183,7 @@ def test_daemon_runs_unprivileged_in_the_units_sandbox(world: Path) -> None:
         "PATH": os.environ["PATH"],
         "STATE": str(state),
         "STAGE": str(stage),
-        "PYHOME": sys.base_prefix,
+        "KEEP": " ".join(str(p) for p in _kept_paths()),
         "PYTHONUNBUFFERED": "1",
     }
     # the sandbox itself: only the state directory is writable, /tmp is private, uid nobody
