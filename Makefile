@@ -65,9 +65,9 @@ FUZZ_SECONDS ?= 600
 FUZZ_EXAMPLES ?= 20000
 SAN_ENV := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-firmware-sanitize: $(SYSTEM_STAMP) ## Firmware unit tests built and run under AddressSanitizer + UBSan
+firmware-sanitize: $(SYSTEM_STAMP) ## Firmware unit tests (and the simulator the fault tests use) under ASan + UBSan
 	cmake -S firmware-esp32 -B $(FW_ASAN) -DRHCORE_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
-	cmake --build $(FW_ASAN) --target robohead-fw-tests -j 2
+	cmake --build $(FW_ASAN) --target robohead-fw-tests robohead-fw-sim -j 2
 	$(SAN_ENV) ctest --test-dir $(FW_ASAN) --output-on-failure -j 2 -E 'rv32imc|bench'
 
 fuzz-build: $(SYSTEM_STAMP) ## Build the firmware's libFuzzer harnesses (clang, ASan + UBSan)

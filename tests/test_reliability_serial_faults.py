@@ -218,15 +218,35 @@ class Rig:
         return self.sim.pwm_rows()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _built() -> None:
-    sim_binary()
+ASAN_BUILD = REPO / "firmware-esp32" / "build" / "asan"  # make firmware-sanitize configures it
+
+
+@pytest.fixture(scope="module")
+def sim_exe() -> Iterator[Path]:
+    """The simulator built with ASan + UBSan when that build exists (it does under make test,
+    which runs make firmware-sanitize first; rebuilt incrementally here, so never stale),
+    otherwise the normal one. A memory error aborts the simulator and fails the test."""
+    if (ASAN_BUILD / "CMakeCache.txt").is_file():
+        exe = sim_binary(ASAN_BUILD)
+        saved = {k: os.environ.get(k) for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS")}
+        os.environ["ASAN_OPTIONS"] = "abort_on_error=1:detect_leaks=1"
+        os.environ["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
+        try:
+            yield exe
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    else:
+        yield sim_binary()
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
+def rig(tmp_path: Path, sim_exe: Path) -> Iterator[Rig]:
     bundle = make_bundle(tmp_path / "bundle")
-    sim = FwSim(pwm_log=tmp_path / "pwm.csv").start()
+    sim = FwSim(pwm_log=tmp_path / "pwm.csv", binary=sim_exe).start()
     link = tmp_path / "robohead-esp32"
     wire = FaultyWire(sim.pty, link)
     config = EdgeConfig.model_validate(
@@ -249,7 +269,8 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
         daemon.request_stop()
         thread.join(15)
         wire.close()
-        sim.stop()
+        code = sim.stop()
+        assert code == 0, f"the simulator exited with {code}: {sim.stderr()[-3000:]}"
         shutil.rmtree(tmp_path / "bundle", ignore_errors=True)
 
 
@@ -405,12 +426,12 @@ def test_bit_flips_drops_floods_and_a_vanishing_device(rig: Rig) -> None:
     record("serial_faults", report)
 
 
-def test_edge_killed_servos_fail_safe_to_neutral(tmp_path: Path) -> None:
+def test_edge_killed_servos_fail_safe_to_neutral(tmp_path: Path, sim_exe: Path) -> None:
     """`kill -9` of the daemon (a crash, an OOM kill, the Pi losing power): the firmware holds the
     last pose for its command timeout, then slews to neutral at the slew limit."""
     bundle = make_bundle(tmp_path / "bundle")
     config = tmp_path / "edge.toml"
-    with FwSim(pwm_log=tmp_path / "pwm.csv") as sim:
+    with FwSim(pwm_log=tmp_path / "pwm.csv", binary=sim_exe) as sim:
         config.write_text(
             f'device_id = "head-kill"\nstate_dir = "{tmp_path / "state"}"\n'
             f'[serial]\nurl = "{sim.pty}"\nhello_timeout_s = 0.3\n'
