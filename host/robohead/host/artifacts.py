@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from robohead.edge.bundle import AudioEncoderInfo
 from robohead.edge.dsp.config import FeatureConfig
 from robohead.edge.dsp.normalize import Normalization
 from robohead.host.windows import SessionFrames
@@ -44,6 +45,19 @@ class DatasetIndex(_Frozen):
 
 
 @dataclass(frozen=True)
+class AudioEncoderExport:
+    """The Wav2Vec2 audio encoder as exported once per pipeline run (``dsp.audio.features:
+    wav2vec2``): the ONNX file that computes the training features and ships in the bundle."""
+
+    onnx: bytes
+    info: AudioEncoderInfo  # input/output names, window_samples, dim
+    sha256: str  # of ``onnx``
+    model: str  # dsp.audio.wav2vec2_model as given (path or hub id)
+    source_digest: str  # robohead.host.audio_encoder.model_digest of the model folder
+    parity_max_abs_diff: float  # ONNX Runtime vs PyTorch on the export's check windows
+
+
+@dataclass(frozen=True)
 class FeatureSet:
     """Every session's feature frames and labels, plus what is needed to rebuild them."""
 
@@ -52,6 +66,7 @@ class FeatureSet:
     expressions: tuple[str, ...]
     sessions: tuple[SessionFrames, ...]
     end_samples: tuple[Any, ...]  # per session: (m,) int64 exclusive end sample of each frame
+    audio_encoder_sha256: str | None = None  # the encoder ONNX the audio features came from
 
     def by_id(self, ids: tuple[str, ...]) -> list[SessionFrames]:
         index = {s.session_id: s for s in self.sessions}

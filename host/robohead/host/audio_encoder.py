@@ -11,12 +11,15 @@ Train on what the edge serves: export first, then compute the training features 
 ``onnx_audio_encoder(path)`` (``OnnxAudioEncoder``); ``TorchAudioEncoder`` is the reference
 the parity check compares against.
 
-Nothing is downloaded: the model is loaded with ``local_files_only=True`` from a path, or from
-the local Hugging Face cache when given a hub id.
+Nothing is downloaded: ``resolve_model`` turns ``dsp.audio.wav2vec2_model`` into a local folder
+(a path, or a hub id's snapshot already in the local Hugging Face cache), and the model is loaded
+from there with ``local_files_only=True``; ``model_digest`` hashes that folder, so the training
+pipeline's cache sees new weights behind an unchanged name.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +28,22 @@ from numpy.typing import NDArray
 from transformers import Wav2Vec2Model
 
 from robohead.edge.bundle import AudioEncoderInfo
-from robohead.edge.dsp import FeatureConfig
 from robohead.edge.inference import OnnxAudioEncoder, OnnxModel
+from robohead.host.audio_encoding import with_encoder_dim
+
+__all__ = [
+    "AudioEncoderError",
+    "PooledWav2Vec2",
+    "TorchAudioEncoder",
+    "export_audio_encoder",
+    "export_checked",
+    "load_wav2vec2",
+    "model_digest",
+    "onnx_audio_encoder",
+    "parity",
+    "resolve_model",
+    "with_encoder_dim",
+]
 
 INPUT_NAME = "audio"
 OUTPUT_NAME = "embedding"
@@ -50,6 +67,54 @@ class PooledWav2Vec2(torch.nn.Module):
         x = (audio - mean) / torch.sqrt(var + _EPS)
         hidden: torch.Tensor = self.model(x).last_hidden_state
         return hidden.mean(dim=1)
+
+
+def resolve_model(
+    model: str | Path, *, root: Path | None = None, cache_dir: Path | None = None
+) -> Path:
+    """``dsp.audio.wav2vec2_model`` -> the local folder holding it: an existing directory
+    (relative paths against ``root``, the repository), else a hub id whose snapshot is already
+    in the local Hugging Face cache (``cache_dir`` overrides HF_HUB_CACHE). Never downloads."""
+    text = str(model)
+    path = Path(text).expanduser()
+    folder = root / path if root is not None and not path.is_absolute() else path
+    if folder.is_dir():
+        return folder.resolve()
+    if path.is_absolute() or text.startswith((".", "~")) or text.count("/") > 1:
+        raise AudioEncoderError(
+            f"dsp.audio.wav2vec2_model={text}: no such model folder {folder} (and not a hub id)"
+        )
+    from huggingface_hub import constants, snapshot_download
+
+    try:
+        snapshot = snapshot_download(text, cache_dir=cache_dir, local_files_only=True)
+    except (OSError, ValueError) as exc:  # LocalEntryNotFoundError, HFValidationError
+        where = cache_dir or constants.HF_HUB_CACHE
+        raise AudioEncoderError(
+            f"dsp.audio.wav2vec2_model={text}: no model folder {folder} and no snapshot of a hub "
+            f"model of that name in the local Hugging Face cache ({where}); nothing is "
+            f"downloaded: put the model folder (config.json + weights) there, or fill the cache "
+            f"on a machine with network ({type(exc).__name__}: {exc})"
+        ) from exc
+    return Path(str(snapshot)).resolve()
+
+
+def model_digest(folder: Path) -> str:
+    """SHA-256 over ``<relative name> <sha256 of content>`` lines of every file in a model
+    folder, sorted (hidden entries such as ``.cache/`` skipped; HF snapshot symlinks followed)."""
+    lines = []
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder)
+        if not p.is_file() or any(part.startswith(".") for part in rel.parts):
+            continue
+        h = hashlib.sha256()
+        with p.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        lines.append(f"{rel.as_posix()} {h.hexdigest()}\n")
+    if not lines:
+        raise AudioEncoderError(f"{folder}: empty model folder")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def load_wav2vec2(model: str | Path) -> PooledWav2Vec2:
@@ -94,6 +159,19 @@ def export_audio_encoder(
 ) -> AudioEncoderInfo:
     """Export with the dynamo exporter (one file, dynamic batch), then check ONNX Runtime
     against PyTorch on seeded windows of batch 1 and 3; raises AudioEncoderError above atol."""
+    return export_checked(encoder, path, window_samples, opset=opset, atol=atol, seed=seed)[0]
+
+
+def export_checked(
+    encoder: PooledWav2Vec2,
+    path: Path,
+    window_samples: int,
+    *,
+    opset: int,
+    atol: float,
+    seed: int = 0,
+) -> tuple[AudioEncoderInfo, float]:
+    """``export_audio_encoder`` that also returns the parity check's max |ONNX - PyTorch|."""
     if opset < 18:
         raise AudioEncoderError(f"opset {opset}: the dynamo exporter path needs opset >= 18")
     rng = np.random.default_rng(seed)
@@ -118,13 +196,14 @@ def export_audio_encoder(
     worst = parity(encoder, path, window_samples, seed=seed)
     if worst > atol:
         raise AudioEncoderError(f"{path}: ONNX vs PyTorch max |diff| {worst:.3g} > atol {atol:g}")
-    return AudioEncoderInfo(
+    info = AudioEncoderInfo(
         file=path.name,
         input_name=INPUT_NAME,
         output_name=OUTPUT_NAME,
         window_samples=window_samples,
         dim=int(encoder.model.config.hidden_size),
     )
+    return info, worst
 
 
 def parity(encoder: PooledWav2Vec2, path: Path, window_samples: int, *, seed: int = 0) -> float:
@@ -145,9 +224,3 @@ def parity(encoder: PooledWav2Vec2, path: Path, window_samples: int, *, seed: in
 def onnx_audio_encoder(path: Path) -> OnnxAudioEncoder:
     """The exported encoder through ONNX Runtime, exactly as the edge runs it."""
     return OnnxAudioEncoder(OnnxModel(path))
-
-
-def with_encoder_dim(cfg: FeatureConfig, info: AudioEncoderInfo) -> FeatureConfig:
-    """The feature config with ``audio.wav2vec2_dim`` set from the export (the edge needs F)."""
-    audio = cfg.audio.model_copy(update={"wav2vec2_dim": info.dim})
-    return FeatureConfig.model_validate({**cfg.model_dump(), "audio": audio.model_dump()})

@@ -4,12 +4,15 @@ a raw golden stretch (counts + matching audio) from a real session."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from robohead.edge.bundle import AUDIO_ENCODER_NAME, AudioEncoderInfo
 from robohead.edge.dsp.config import FeatureConfig
 from robohead.edge.predictor import OutputSpec
+from robohead.host.artifacts import AudioEncoderExport, FeatureSet
 from robohead.host.data.session import Session
 from robohead.host.export import OUTPUT_NAMES
 
@@ -30,6 +33,24 @@ def output_specs(
             )
         )
     return specs
+
+
+def encoder_file(
+    features: FeatureSet, encoder: AudioEncoderExport | None, folder: Path
+) -> tuple[Path, AudioEncoderInfo] | None:
+    """The audio encoder as ``write_bundle`` takes it (file written into ``folder``), after
+    checking it is the very encoder the features were computed with."""
+    if encoder is None and features.audio_encoder_sha256 is None:
+        return None
+    got = None if encoder is None else encoder.sha256
+    if encoder is None or got != features.audio_encoder_sha256:
+        raise ValueError(
+            f"the bundle's audio encoder (sha256 {got}) is not the one the features were "
+            f"computed with ({features.audio_encoder_sha256})"
+        )
+    path = folder / AUDIO_ENCODER_NAME
+    path.write_bytes(encoder.onnx)
+    return path, encoder.info
 
 
 def golden_raw(

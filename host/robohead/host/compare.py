@@ -33,6 +33,11 @@ def main(
     ),
 ) -> None:
     from robohead.host import export as X
+    from robohead.host.audio_encoding import (
+        build_audio_encoder,
+        encoder_source,
+        encoder_window_samples,
+    )
     from robohead.host.data.params import find_params_file, load_params
     from robohead.host.evaluating import evaluate
     from robohead.host.featurizing import build_feature_set, index_sessions
@@ -53,7 +58,14 @@ def main(
     dp = load_params(params_file)
     refs = list(index_sessions(data, dp, dvc_md5="", code_version="").sessions)
     t0 = time.perf_counter()
-    features = build_feature_set(refs, raw["dsp"], dp)
+    source = encoder_source(raw["dsp"], params_file.resolve().parent)  # wav2vec2 only
+    encoder = None
+    if source is not None:
+        window = encoder_window_samples(raw["dsp"], dp.audio.sampling_rate_hz)
+        encoder = build_audio_encoder(
+            source, window, opset=tp.export.opset, atol=tp.export.audio_encoder_parity_atol
+        )
+    features = build_feature_set(refs, raw["dsp"], dp, audio_encoder=encoder)
     typer.echo(f"features: {len(refs)} sessions in {time.perf_counter() - t0:.1f} s", err=True)
     split = split_sessions(
         [r.session_id for r in refs],

@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from robohead.edge.dsp.config import FeatureConfig
 from robohead.edge.dsp.extractor import extract_session
-from robohead.host.artifacts import DatasetIndex, FeatureSet, SessionRef
+from robohead.host.artifacts import AudioEncoderExport, DatasetIndex, FeatureSet, SessionRef
 from robohead.host.data.params import DataParams
 from robohead.host.data.session import Session, load_session
 from robohead.host.windows import SessionFrames
@@ -97,14 +97,34 @@ def build_feature_set(
     dsp: Mapping[str, Any],
     params: DataParams,
     on_session: Callable[[SessionRef, int, FeatureConfig], None] | None = None,
+    audio_encoder: AudioEncoderExport | None = None,
 ) -> FeatureSet:
     """Every session through ``robohead.edge.dsp.extract_session``, the offline twin of the
-    edge's streaming extractor, so the model is trained on the numbers the Pi will compute."""
+    edge's streaming extractor, so the model is trained on the numbers the Pi will compute.
+
+    ``audio_encoder``: the exported Wav2Vec2 encoder, required exactly when
+    ``dsp.audio.features`` is ``wav2vec2``; its ONNX bytes run through ONNX Runtime as on the
+    edge (``robohead.host.audio_encoding``)."""
+    from robohead.host.audio_encoding import (
+        config_with_encoder,
+        runtime_encoder,
+        wants_audio_encoder,
+    )
+
+    if wants_audio_encoder(dsp) != (audio_encoder is not None):
+        kind = dict(dsp.get("audio") or {}).get("features")
+        raise ValueError(
+            f"dsp.audio.features={kind!r}: an exported audio encoder is needed exactly for "
+            f"'wav2vec2' (got {'one' if audio_encoder is not None else 'none'})"
+        )
+    encoder = runtime_encoder(audio_encoder) if audio_encoder is not None else None
     config: FeatureConfig | None = None
     frames, ends = [], []
     for ref in sessions:
         session = load_session(ref.path)
         cfg = feature_config_for(session, dsp, params.audio.sampling_rate_hz)
+        if audio_encoder is not None:
+            cfg = config_with_encoder(cfg, audio_encoder)
         if config is None:
             config = cfg
         elif cfg != config:
@@ -113,7 +133,11 @@ def build_feature_set(
                 f"from the first session's; train one device configuration at a time"
             )
         feats = extract_session(
-            cfg, session.emg, session.audio, audio_offset_s=session.audio_offset_s
+            cfg,
+            session.emg,
+            session.audio,
+            audio_offset_s=session.audio_offset_s,
+            audio_encoder=encoder,
         )
         targets, expressions = session_labels(session, params)
         t, c = frame_labels(feats.end_sample, targets, expressions)
@@ -137,4 +161,5 @@ def build_feature_set(
         expressions=tuple(params.expressions),
         sessions=tuple(frames),
         end_samples=tuple(ends),
+        audio_encoder_sha256=None if audio_encoder is None else audio_encoder.sha256,
     )

@@ -6,6 +6,7 @@ read without this code and a code change cannot make old artifacts unloadable.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from typing import Any, ClassVar
@@ -16,9 +17,10 @@ from zenml.enums import ArtifactType
 from zenml.io import fileio
 from zenml.materializers.base_materializer import BaseMaterializer
 
+from robohead.edge.bundle import AudioEncoderInfo
 from robohead.edge.dsp.config import FeatureConfig
 from robohead.edge.dsp.normalize import Normalization
-from robohead.host.artifacts import FeatureSet, OnnxExport, TrainedModel
+from robohead.host.artifacts import AudioEncoderExport, FeatureSet, OnnxExport, TrainedModel
 from robohead.host.windows import SessionFrames
 
 
@@ -50,6 +52,7 @@ class FeatureSetMaterializer(_Files, BaseMaterializer):
             "motors": list(data.motors),
             "expressions": list(data.expressions),
             "sessions": [{"id": s.session_id, "subject": s.subject} for s in data.sessions],
+            "audio_encoder_sha256": data.audio_encoder_sha256,
         }
         arrays: dict[str, np.ndarray] = {}
         for i, (s, e) in enumerate(zip(data.sessions, data.end_samples, strict=True)):
@@ -81,6 +84,7 @@ class FeatureSetMaterializer(_Files, BaseMaterializer):
             expressions=tuple(meta["expressions"]),
             sessions=tuple(sessions),
             end_samples=tuple(ends),
+            audio_encoder_sha256=meta.get("audio_encoder_sha256"),
         )
 
 
@@ -127,4 +131,34 @@ class OnnxExportMaterializer(_Files, BaseMaterializer):
             float_onnx=self._read("model.onnx"),
             int8_onnx=self._read("model.int8.onnx") if self._exists("model.int8.onnx") else None,
             report=json.loads(self._read("report.json")),
+        )
+
+
+class AudioEncoderExportMaterializer(_Files, BaseMaterializer):
+    ASSOCIATED_TYPES: ClassVar[tuple[type[Any], ...]] = (AudioEncoderExport,)
+    ASSOCIATED_ARTIFACT_TYPE: ClassVar[ArtifactType] = ArtifactType.MODEL
+
+    def save(self, data: AudioEncoderExport) -> None:
+        meta = {
+            "info": data.info.model_dump(mode="json"),
+            "sha256": data.sha256,
+            "model": data.model,
+            "source_digest": data.source_digest,
+            "parity_max_abs_diff": data.parity_max_abs_diff,
+        }
+        self._write("audio_encoder.onnx", data.onnx)
+        self._write("audio_encoder.json", json.dumps(meta).encode())
+
+    def load(self, data_type: type[Any]) -> AudioEncoderExport:
+        meta = json.loads(self._read("audio_encoder.json"))
+        onnx = self._read("audio_encoder.onnx")
+        if hashlib.sha256(onnx).hexdigest() != meta["sha256"]:
+            raise ValueError(f"{self.uri}/audio_encoder.onnx: sha256 differs from its metadata")
+        return AudioEncoderExport(
+            onnx=onnx,
+            info=AudioEncoderInfo.model_validate(meta["info"]),
+            sha256=meta["sha256"],
+            model=meta["model"],
+            source_digest=meta["source_digest"],
+            parity_max_abs_diff=meta["parity_max_abs_diff"],
         )

@@ -59,6 +59,7 @@ class ExportParams(_Strict):
     bench_runs: int = Field(ge=1)
     golden_atol: float = Field(gt=0)
     golden_raw_s: float = Field(gt=0)
+    audio_encoder_parity_atol: float = Field(gt=0)
 
 
 class RegistryParams(_Strict):

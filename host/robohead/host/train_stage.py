@@ -74,6 +74,11 @@ def run_training(
     DataParams(**data_params)  # fail fast, naming the key
     git = git_state(root)
     md5 = dvc_md5(root, data_dir)
+    from robohead.host.audio_encoding import encoder_source
+
+    # wav2vec2 features: the model folder and its digest, found before ZenML starts (a missing
+    # model fails here, naming dsp.audio.wav2vec2_model), so the export step's cache sees it.
+    source = encoder_source(raw["dsp"], root)
 
     configure_environment(root)
     uri = tracking.tracking_uri(root)
@@ -112,6 +117,9 @@ def run_training(
         export=tp.export,
         registry=tp.registry,
         all_params=raw,
+        audio_encoder_source=None
+        if source is None
+        else {"model": source.model, "folder": str(source.folder), "digest": source.digest},
     )
     t_pipeline = time.perf_counter() - t0
     if run is None or str(run.status) not in ("completed", "ExecutionStatus.COMPLETED"):
@@ -143,6 +151,9 @@ def run_training(
     step_s = sum(per_step.values())
     metrics: dict[str, float] = dict(evaluation.metrics)
     metrics.update({f"export_{k}": v for k, v in onnx.report.items()})
+    if source is not None:
+        encoder = out("export_audio_encoder", "audio_encoder")
+        metrics["export_audio_encoder_parity_max_abs_diff"] = encoder.parity_max_abs_diff
     metrics["gate_candidate_mae"] = promotion.candidate_mae
     if promotion.champion_mae is not None:
         metrics["gate_champion_mae"] = promotion.champion_mae

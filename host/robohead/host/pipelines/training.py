@@ -1,4 +1,8 @@
-"""load -> featurize -> split -> train -> evaluate -> export ONNX -> register -> bundle -> gate."""
+"""load -> featurize -> split -> train -> evaluate -> export ONNX -> register -> bundle -> gate.
+
+With ``dsp.audio.features: wav2vec2`` an ``export_audio_encoder`` step runs first; featurize
+computes the audio features with its ONNX file and build_bundle ships it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from typing import Any
 
 from zenml import pipeline
 
+from robohead.host.steps.audio_encoder import export_audio_encoder
 from robohead.host.steps.bundle import build_bundle
 from robohead.host.steps.evaluate import evaluate_model
 from robohead.host.steps.export_onnx import export_onnx
@@ -41,9 +46,25 @@ def training_pipeline(
     export: ExportParams,
     registry: RegistryParams,
     all_params: dict[str, Any],
+    audio_encoder_source: dict[str, str] | None = None,
 ) -> None:
+    """``audio_encoder_source``: {model, folder, digest} of the Wav2Vec2 model (from
+    ``robohead.host.audio_encoding.encoder_source``), exactly when the features need it."""
+    from robohead.host.audio_encoding import encoder_window_samples
+
     dataset = load_dataset(data_dir, dvc_md5, code_version, data_params)
-    features = featurize(dataset, dsp, data_params)
+    encoder = None
+    if audio_encoder_source is not None:
+        encoder = export_audio_encoder(
+            audio_encoder_source["model"],
+            audio_encoder_source["folder"],
+            audio_encoder_source["digest"],
+            encoder_window_samples(dsp, data_params["audio"]["sampling_rate_hz"]),
+            export.opset,
+            export.audio_encoder_parity_atol,
+            code_version,
+        )
+    features = featurize(dataset, dsp, data_params, encoder)
     parts = split_dataset(dataset, split, train.seed)
     trained = train_model(
         features, parts, model, train, all_params, data_dir, dvc_md5, git_commit, git_dirty
@@ -65,5 +86,6 @@ def training_pipeline(
         data_params["poses"],
         git_commit,
         git_dirty,
+        encoder,
     )
     promote_model(bundle, version, dataset, parts, data_params)

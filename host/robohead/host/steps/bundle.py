@@ -1,7 +1,9 @@
 """Step: write the deploy bundle (edge's ``write_bundle``) and log it to the MLflow run.
 
 The golden vectors come from a real test session: one model input, and a stretch of raw counts
-(+ its audio) that the edge streams through a fresh Predictor when it loads the bundle.
+(+ its audio) that the edge streams through a fresh Predictor when it loads the bundle. With
+Wav2Vec2 audio features the bundle also ships the audio encoder the features were computed with
+(``audio_encoder.onnx``, checked by sha256 against the feature set).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Annotated, Any
 from zenml import step
 
 from robohead.host.artifacts import (
+    AudioEncoderExport,
     BundleInfo,
     DatasetIndex,
     FeatureSet,
@@ -37,6 +40,7 @@ def build_bundle(
     poses: dict[str, list[float]],
     git_commit: str,
     git_dirty: bool,
+    audio_encoder: AudioEncoderExport | None = None,
 ) -> tuple[Annotated[Path, "bundle"], Annotated[BundleInfo, "bundle_info"]]:
     import tempfile
 
@@ -45,7 +49,7 @@ def build_bundle(
 
     from robohead.edge.bundle import GitInfo, MlflowInfo, write_bundle
     from robohead.host import registry as R
-    from robohead.host.bundling import golden_raw, output_specs
+    from robohead.host.bundling import encoder_file, golden_raw, output_specs
     from robohead.host.data.session import load_session
     from robohead.host.progress import phase
     from robohead.host.windows import build_windows
@@ -65,6 +69,7 @@ def build_bundle(
     if onnx.int8_onnx is not None:
         (work / "onnx" / "model.int8.onnx").write_bytes(onnx.int8_onnx)
         variants["int8"] = work / "onnx" / "model.int8.onnx"
+    encoder = encoder_file(features, audio_encoder, work / "onnx")
     out = work / "bundle"
     with phase("write and verify the deploy bundle"):
         manifest = write_bundle(
@@ -85,6 +90,7 @@ def build_bundle(
             ),
             git=GitInfo(commit=git_commit, dirty=git_dirty),
             variants=variants,
+            audio_encoder=encoder,
             golden_input=golden_input,
             golden_raw_emg=emg,
             golden_raw_audio=audio,
@@ -93,6 +99,17 @@ def build_bundle(
         )
     with timed("mlflow"):
         mlflow.log_artifacts(str(out), R.BUNDLE_ARTIFACT)
+        if audio_encoder is not None:
+            mlflow.set_tags(
+                {
+                    "audio_encoder_sha256": audio_encoder.sha256,
+                    "audio_encoder_model": audio_encoder.model,
+                    "audio_encoder_source_digest": audio_encoder.source_digest,
+                }
+            )
+            mlflow.log_metric(
+                "export_audio_encoder_parity_max_abs_diff", audio_encoder.parity_max_abs_diff
+            )
     return out, BundleInfo(
         run_id=version.run_id,
         artifact_path=R.BUNDLE_ARTIFACT,

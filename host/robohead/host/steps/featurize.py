@@ -6,16 +6,20 @@ from typing import Annotated, Any
 
 from zenml import step
 
-from robohead.host.artifacts import DatasetIndex, FeatureSet
+from robohead.host.artifacts import AudioEncoderExport, DatasetIndex, FeatureSet
 from robohead.host.materializers import FeatureSetMaterializer
 
 
 @step(output_materializers=FeatureSetMaterializer)
 def featurize(
-    dataset: DatasetIndex, dsp: dict[str, Any], data_params: dict[str, Any]
+    dataset: DatasetIndex,
+    dsp: dict[str, Any],
+    data_params: dict[str, Any],
+    audio_encoder: AudioEncoderExport | None = None,
 ) -> Annotated[FeatureSet, "features"]:
-    """Cached by ZenML on (dataset md5 + commit, dsp, data params): the slow part of a re-run
-    that only changes the model or training parameters."""
+    """Cached by ZenML on (dataset md5 + commit, dsp, data params, the audio encoder artifact
+    when wav2vec2): the slow part of a re-run that only changes the model or training
+    parameters."""
     from robohead.host.data.params import DataParams
     from robohead.host.featurizing import build_feature_set
     from robohead.host.progress import console
@@ -29,4 +33,6 @@ def featurize(
             f"({dataset.sessions.index(ref) + 1}/{total})"
         )
 
-    return build_feature_set(dataset.sessions, dsp, params, on_session=report)
+    return build_feature_set(
+        dataset.sessions, dsp, params, on_session=report, audio_encoder=audio_encoder
+    )
