@@ -23,6 +23,7 @@ def _repo(tmp_path: Path) -> Path:
     _git(tmp_path, "config", "user.name", "t")
     (tmp_path / "code.py").write_text("x = 1\n")
     (tmp_path / "dvc.lock").write_text("a\n")
+    (tmp_path / "params.yaml").write_text("train: {epochs: 3}\n")
     _git(tmp_path, "add", ".")
     _git(tmp_path, "commit", "-q", "-m", "init")
     return tmp_path
@@ -34,6 +35,11 @@ def test_code_version_follows_uncommitted_edits_but_not_dvc_lock(tmp_path: Path)
     assert not clean.dirty and clean.code_version == clean.commit and len(clean.commit) == 40
     (root / "dvc.lock").write_text("b\n")  # DVC rewrites it while the stage runs
     assert git_state(root) == clean
+    # A parameter edit (what `dvc exp run -S` does) is dirty but not a new code version:
+    # the steps get every params.yaml section as a parameter, so ZenML's cache sees it anyway.
+    (root / "params.yaml").write_text("train: {epochs: 1}\n")
+    params_only = git_state(root)
+    assert params_only.dirty and params_only.code_version == clean.commit
     (root / "code.py").write_text("x = 2\n")
     one = git_state(root)
     (root / "code.py").write_text("x = 3\n")

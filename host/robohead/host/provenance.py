@@ -20,14 +20,16 @@ class ProvenanceError(RuntimeError):
 class GitState:
     commit: str
     dirty: bool
-    diff_sha256: str  # of `git diff HEAD` (tracked files), "" when clean
+    diff_sha256: str  # of `git diff HEAD` (tracked files but params.yaml), "" when none
 
     @property
     def code_version(self) -> str:
-        """The commit, plus the uncommitted diff's hash when dirty: the cache key of steps
-        whose code may be edited between commits (a bare commit would let ZenML reuse
-        features computed by older, uncommitted DSP code)."""
-        return f"{self.commit}+{self.diff_sha256[:16]}" if self.dirty else self.commit
+        """The commit, plus the uncommitted diff's hash when code differs: the cache key of
+        steps whose code may be edited between commits (a bare commit would let ZenML reuse
+        features computed by older, uncommitted DSP code). params.yaml is left out: each of
+        its sections reaches the steps as a parameter, so ZenML's cache sees a change on its
+        own, and `dvc exp run -S train.epochs=3` reuses the (possibly costly) features."""
+        return f"{self.commit}+{self.diff_sha256[:16]}" if self.diff_sha256 else self.commit
 
 
 def git_state(root: Path) -> GitState:
@@ -43,8 +45,10 @@ def git_state(root: Path) -> GitState:
     commit = git("rev-parse", "HEAD")
     # Outputs that DVC rewrites while a stage runs are not a code change.
     status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!dvc.lock")
-    diff = git("diff", "HEAD", "--binary", "--", ".", ":!dvc.lock") if status else ""
-    digest = hashlib.sha256(diff.encode()).hexdigest() if status else ""
+    diff = (
+        git("diff", "HEAD", "--binary", "--", ".", ":!dvc.lock", ":!params.yaml") if status else ""
+    )
+    digest = hashlib.sha256(diff.encode()).hexdigest() if diff else ""
     return GitState(commit=commit, dirty=bool(status), diff_sha256=digest)
 
 
