@@ -8,11 +8,14 @@ import csv
 import shutil
 import subprocess
 import sys
-import venv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from conftest import LeanVenv
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "edge-rpi" / "tests"))
@@ -25,7 +28,6 @@ from robohead.host.data.session import load_session  # noqa: E402
 from robohead.host.data.synth import synth_dataset  # noqa: E402
 
 EXE = Path(sys.executable).with_name("robohead-edge")
-HEAVY = {"torch", "zenml", "mlflow", "transformers"}
 TOL = 1e-5
 
 
@@ -111,43 +113,16 @@ def test_replay_refuses_a_session_that_does_not_fit(
 
 
 @pytest.mark.slow
-def test_lean_install_replay_works(world: tuple[Path, Path], tmp_path: Path) -> None:
-    """A fresh venv with only the edge and the protocol replays to the same numbers."""
+def test_lean_install_replay_works(
+    world: tuple[Path, Path], lean_venv: LeanVenv, tmp_path: Path
+) -> None:
+    """A fresh venv with only the edge and the protocol (no torch, ZenML, MLflow or
+    transformers: test_foundation checks that) replays to the same numbers."""
     session, bundle = world
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
-    py = env_dir / "bin" / "python"
-    subprocess.run(
-        [
-            str(py),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "-c",
-            str(REPO / "constraints.txt"),
-            str(REPO / "shared"),
-            str(REPO / "edge-rpi"),
-        ],
-        check=True,
-        timeout=900,
-    )
-    names = subprocess.run(
-        [
-            str(py),
-            "-c",
-            "import importlib.metadata as m; "
-            "print('\\n'.join(d.metadata['Name'].lower() for d in m.distributions()))",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    assert HEAVY.isdisjoint(names), f"lean install pulled {sorted(HEAVY & set(names))}"
     out = tmp_path / "lean.csv"
     result = subprocess.run(
         [
-            str(env_dir / "bin" / "robohead-edge"),
+            str(lean_venv.bin("robohead-edge")),
             "replay",
             str(session),
             "--bundle",

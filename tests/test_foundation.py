@@ -6,51 +6,26 @@ import os
 import shutil
 import subprocess
 import sys
-import venv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from conftest import LeanVenv
 
 REPO = Path(__file__).resolve().parents[1]
 HEAVY = {"torch", "zenml", "mlflow", "transformers"}
 
 
 @pytest.mark.slow
-def test_lean_edge_install_pulls_no_training_stack(tmp_path: Path) -> None:
+def test_lean_edge_install_pulls_no_training_stack(lean_venv: LeanVenv) -> None:
     """pip install ./shared ./edge-rpi into a fresh venv brings none of the training stack."""
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
-    py = env_dir / "bin" / "python"
-    subprocess.run(
-        [
-            str(py),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "-c",
-            str(REPO / "constraints.txt"),
-            str(REPO / "shared"),
-            str(REPO / "edge-rpi"),
-        ],
-        check=True,
-        timeout=900,
-    )
-    listed = subprocess.run(
-        [
-            str(py),
-            "-c",
-            "import importlib.metadata as m; "
-            "print('\\n'.join(d.metadata['Name'].lower() for d in m.distributions()))",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.split()
+    listed = lean_venv.distributions
     assert "robohead-edge" in listed and "robohead-protocol" in listed
-    assert HEAVY.isdisjoint(listed), f"lean install pulled {sorted(HEAVY & set(listed))}"
+    assert HEAVY.isdisjoint(listed), f"lean install pulled {sorted(HEAVY & listed)}"
     help_out = subprocess.run(
-        [str(env_dir / "bin" / "robohead-edge"), "--help"], capture_output=True, text=True
+        [str(lean_venv.bin("robohead-edge")), "--help"], capture_output=True, text=True
     )
     assert help_out.returncode == 0 and "robohead edge daemon" in help_out.stdout
 
