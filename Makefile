@@ -20,7 +20,7 @@ REMOTE ?= $(abspath $(CURDIR)/../robohead-dvc-remote)
 .PHONY: deploy-rpi bench-edge
 
 help: ## List every target with one line each
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(SYSTEM_STAMP): scripts/install-system-deps.sh
 	@mkdir -p $(VENV)
