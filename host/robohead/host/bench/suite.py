@@ -529,7 +529,7 @@ def loop(ctx: BenchContext) -> Result:
     rows = [
         Row(g, "p50", lat.p50_ms, "ms",
             f"{lat.n} commands, {runs} runs x {seconds:.0f} s (p50 per run: {run_p50} ms); "
-            "window's last sample -> servo tick applying its command"),
+            "window's last sample -> its command's arrival in the device"),
         Row(g, "p99", lat.p99_ms, "ms"),
         Row(g, "max", lat.max_ms, "ms"),
     ]  # fmt: skip
