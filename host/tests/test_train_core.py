@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robohead.edge.bundle import GitInfo, MlflowInfo, load_bundle, write_bundle
+from robohead.edge.bundle import GitInfo, MlflowInfo, load_bundle
 from robohead.host import export as X
-from robohead.host.bundling import golden_raw, output_specs
+from robohead.host.bundling import write_training_bundle
 from robohead.host.data.params import DataParams, find_params_file, load_params
 from robohead.host.data.session import load_session
 from robohead.host.data.synth.generate import synth_dataset
@@ -64,24 +64,19 @@ def test_core_pipeline_on_tiny_data(tiny: tuple[DataParams, Path], tmp_path: Pat
     assert parity.ok
 
     session = load_session(index.ref(split.test[0]).path)
-    emg, audio, offset = golden_raw(session, fs.config, tp.export.golden_raw_s)
-    manifest = write_bundle(
+    manifest = write_training_bundle(
         tmp_path / "bundle",
         model_file=onnx,
-        features=fs.config,
+        features=fs,
         normalization=trained.normalization,
-        outputs=output_specs(fs.motors, fs.expressions, expression_head=True),
-        motors=fs.motors,
+        expression_head=True,
         poses=params.poses,
-        expressions=fs.expressions,
         dataset_md5=index.dvc_md5,
         mlflow=MlflowInfo(run_id="r", model_name="robohead-expression", model_version="1"),
         git=GitInfo(commit=index.code_version, dirty=False),
         golden_input=result.windows.inputs(np.arange(1))[0],
-        golden_raw_emg=emg,
-        golden_raw_audio=audio,
-        golden_audio_offset_s=offset,
-        golden_atol=tp.export.golden_atol,
+        golden_session=session,
+        export=tp.export,
     )
     assert manifest.golden.raw is not None
     load_bundle(tmp_path / "bundle")

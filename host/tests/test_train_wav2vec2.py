@@ -17,7 +17,7 @@ import pytest
 import torch
 from transformers import Wav2Vec2Config, Wav2Vec2Model
 
-from robohead.edge.bundle import GitInfo, MlflowInfo, load_bundle, write_bundle
+from robohead.edge.bundle import GitInfo, MlflowInfo, load_bundle
 from robohead.edge.replay import read_session, replay
 from robohead.host import export as X
 from robohead.host.audio_encoder import AudioEncoderError, model_digest, resolve_model
@@ -26,7 +26,7 @@ from robohead.host.audio_encoding import (
     encoder_source,
     encoder_window_samples,
 )
-from robohead.host.bundling import encoder_file, golden_raw, output_specs
+from robohead.host.bundling import encoder_file, write_training_bundle
 from robohead.host.data.params import DataParams, find_params_file, load_params
 from robohead.host.data.session import load_session
 from robohead.host.data.synth.generate import synth_dataset
@@ -134,27 +134,22 @@ def test_wav2vec2_features_train_ship_in_the_bundle_and_replay_on_the_edge(
 
     sid = split.test[0]
     session = load_session(index.ref(sid).path)
-    emg, audio_raw, offset = golden_raw(session, fs.config, tp.export.golden_raw_s)
     shipped = encoder_file(fs, encoder, tmp_path)
     assert shipped is not None
-    manifest = write_bundle(
+    manifest = write_training_bundle(
         tmp_path / "bundle",
         model_file=onnx,
-        features=fs.config,
+        features=fs,
         normalization=trained.normalization,
-        outputs=output_specs(fs.motors, fs.expressions, expression_head=True),
-        motors=fs.motors,
+        expression_head=True,
         poses=params.poses,
-        expressions=fs.expressions,
         dataset_md5=index.dvc_md5,
         mlflow=MlflowInfo(run_id="r", model_name="robohead-expression", model_version="1"),
         git=GitInfo(commit=index.code_version, dirty=False),
-        audio_encoder=shipped,
         golden_input=result.windows.inputs(np.arange(1))[0],
-        golden_raw_emg=emg,
-        golden_raw_audio=audio_raw,
-        golden_audio_offset_s=offset,
-        golden_atol=tp.export.golden_atol,
+        golden_session=session,
+        export=tp.export,
+        audio_encoder=shipped,
     )
     assert manifest.golden.raw is not None and manifest.golden.raw.audio is not None
 

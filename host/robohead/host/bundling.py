@@ -1,20 +1,30 @@
 """What the host puts into a deploy bundle besides the ONNX files: the output specification and
-a raw golden stretch (counts + matching audio) from a real session."""
+a raw golden stretch (counts + matching audio) from a real session; `write_training_bundle` maps
+a trained model onto the edge's `write_bundle` in one place, for the pipeline and the tests."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from robohead.edge.bundle import AUDIO_ENCODER_NAME, AudioEncoderInfo
+from robohead.edge.bundle import (
+    AUDIO_ENCODER_NAME,
+    AudioEncoderInfo,
+    BundleManifest,
+    GitInfo,
+    MlflowInfo,
+    write_bundle,
+)
 from robohead.edge.dsp.config import FeatureConfig
+from robohead.edge.dsp.normalize import Normalization
 from robohead.edge.predictor import OutputSpec
 from robohead.host.artifacts import AudioEncoderExport, FeatureSet
 from robohead.host.data.session import Session
 from robohead.host.export import OUTPUT_NAMES
+from robohead.host.train_params import ExportParams
 
 
 def output_specs(
@@ -77,3 +87,45 @@ def golden_raw(
     )
     offset = session.audio_offset_s + a0 / arate - s0 / rate
     return emg, session.audio[a0:a1].astype(np.float32), float(offset)
+
+
+def write_training_bundle(
+    out: Path,
+    *,
+    model_file: Path,
+    features: FeatureSet,
+    normalization: Normalization,
+    expression_head: bool,
+    poses: Mapping[str, Sequence[float]],
+    dataset_md5: str,
+    mlflow: MlflowInfo,
+    git: GitInfo,
+    golden_input: NDArray[np.float32],
+    golden_session: Session,
+    export: ExportParams,
+    variants: Mapping[str, Path] | None = None,
+    audio_encoder: tuple[Path, AudioEncoderInfo] | None = None,
+) -> BundleManifest:
+    """The deploy bundle of one trained model, its raw golden stretch cut from
+    ``golden_session``; written and verified by the edge's ``write_bundle``."""
+    emg, audio, offset = golden_raw(golden_session, features.config, export.golden_raw_s)
+    return write_bundle(
+        out,
+        model_file=model_file,
+        features=features.config,
+        normalization=normalization,
+        outputs=output_specs(features.motors, features.expressions, expression_head),
+        motors=features.motors,
+        poses={name: list(pose) for name, pose in poses.items()},
+        expressions=features.expressions,
+        dataset_md5=dataset_md5,
+        mlflow=mlflow,
+        git=git,
+        variants=variants,
+        audio_encoder=audio_encoder,
+        golden_input=golden_input,
+        golden_raw_emg=emg,
+        golden_raw_audio=audio,
+        golden_audio_offset_s=offset,
+        golden_atol=export.golden_atol,
+    )

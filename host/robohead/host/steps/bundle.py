@@ -9,7 +9,7 @@ Wav2Vec2 audio features the bundle also ships the audio encoder the features wer
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from zenml import step
 
@@ -47,9 +47,9 @@ def build_bundle(
     import mlflow
     import numpy as np
 
-    from robohead.edge.bundle import GitInfo, MlflowInfo, write_bundle
+    from robohead.edge.bundle import GitInfo, MlflowInfo
     from robohead.host import registry as R
-    from robohead.host.bundling import encoder_file, golden_raw, output_specs
+    from robohead.host.bundling import encoder_file, write_training_bundle
     from robohead.host.data.session import load_session
     from robohead.host.progress import phase
     from robohead.host.windows import build_windows
@@ -59,28 +59,25 @@ def build_bundle(
     test = build_windows(features.by_id((sid,)), model.normalization, k)
     golden_input = test.inputs(np.array([test.size // 2], dtype=np.int64))[0]
     session = load_session(dataset.ref(sid).path)
-    emg, audio, offset = golden_raw(session, features.config, export.golden_raw_s)
 
     work = Path(tempfile.mkdtemp(prefix="robohead-bundle-"))
     (work / "onnx").mkdir()
     float_path = work / "onnx" / "model.onnx"
     float_path.write_bytes(onnx.float_onnx)
-    variants: dict[str, Any] = {}
+    variants: dict[str, Path] = {}
     if onnx.int8_onnx is not None:
         (work / "onnx" / "model.int8.onnx").write_bytes(onnx.int8_onnx)
         variants["int8"] = work / "onnx" / "model.int8.onnx"
     encoder = encoder_file(features, audio_encoder, work / "onnx")
     out = work / "bundle"
     with phase("write and verify the deploy bundle"):
-        manifest = write_bundle(
+        manifest = write_training_bundle(
             out,
             model_file=float_path,
-            features=features.config,
+            features=features,
             normalization=model.normalization,
-            outputs=output_specs(features.motors, features.expressions, model.build["classes"] > 0),
-            motors=features.motors,
+            expression_head=model.build["classes"] > 0,
             poses=poses,
-            expressions=features.expressions,
             dataset_md5=dataset.dvc_md5,
             mlflow=MlflowInfo(
                 run_id=version.run_id,
@@ -89,13 +86,11 @@ def build_bundle(
                 tracking_uri=mlflow.get_tracking_uri(),
             ),
             git=GitInfo(commit=git_commit, dirty=git_dirty),
+            golden_input=golden_input,
+            golden_session=session,
+            export=export,
             variants=variants,
             audio_encoder=encoder,
-            golden_input=golden_input,
-            golden_raw_emg=emg,
-            golden_raw_audio=audio,
-            golden_audio_offset_s=offset,
-            golden_atol=export.golden_atol,
         )
     with timed("mlflow"):
         mlflow.log_artifacts(str(out), R.BUNDLE_ARTIFACT)
